@@ -1,0 +1,36 @@
+VENV := .venv
+STAMP := $(VENV)/.installed
+# Extra pytest arguments: make test ARGS='-k ledger -x'
+ARGS ?=
+
+.PHONY: venv run test test-sqlite test-postgres clean
+
+venv: $(STAMP)
+
+# Reinstalls only when pyproject.toml changes (or the venv is gone).
+$(STAMP): pyproject.toml
+	@if [ ! -x $(VENV)/bin/python ]; then \
+		if python3.11 -c 'import venv' >/dev/null 2>&1; then py=python3.11; else py=python3; fi; \
+		echo "creating $(VENV) with $$py"; \
+		$$py -m venv $(VENV); \
+	fi
+	PIP_DISABLE_PIP_VERSION_CHECK=1 $(VENV)/bin/pip install -e '.[test,postgres]'
+	touch $(STAMP)
+
+run: venv
+	$(VENV)/bin/timebank db upgrade
+	$(VENV)/bin/timebank demo load
+	exec $(VENV)/bin/timebank serve
+
+test:
+	bash scripts/test.sh $(ARGS)
+
+test-sqlite:
+	bash scripts/test.sh --sqlite $(ARGS)
+
+test-postgres:
+	bash scripts/test.sh --postgres $(ARGS)
+
+clean:
+	rm -rf $(VENV) .pytest_cache .hypothesis build *.egg-info
+	find . -path ./.git -prune -o -type d -name __pycache__ -prune -exec rm -rf {} +

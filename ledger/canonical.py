@@ -1,0 +1,72 @@
+"""Canonical JSON (RFC 8785) for leaves, restricted to ASCII keys, integers, strings, bools, null."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from .errors import CanonicalError
+
+# RFC 8785 numbers are IEEE doubles: integers beyond 2**53 would not round-trip in other verifiers.
+MAX_SAFE_INTEGER = 2**53 - 1
+
+
+def _check(value: Any, path: str) -> None:
+    if value is None or isinstance(value, (bool, str)):
+        if isinstance(value, str):
+            _check_string(value, path)
+        return
+    if isinstance(value, int):
+        if abs(value) > MAX_SAFE_INTEGER:
+            raise CanonicalError(f"{path}: integer {value} is outside ±(2**53-1)")
+        return
+    if isinstance(value, float):
+        raise CanonicalError(f"{path}: floats are not allowed; use integers in the smallest unit")
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if not isinstance(key, str) or not key.isascii():
+                raise CanonicalError(f"{path}: keys must be ASCII strings, got {key!r}")
+            _check_string(key, path)
+            _check(item, f"{path}.{key}")
+        return
+    if isinstance(value, (list, tuple)):
+        for i, item in enumerate(value):
+            _check(item, f"{path}[{i}]")
+        return
+    raise CanonicalError(f"{path}: {type(value).__name__} is not a JSON value the ledger accepts")
+
+
+def _check_string(text: str, path: str) -> None:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:  # lone surrogates cannot be UTF-8
+        raise CanonicalError(f"{path}: string is not valid Unicode") from exc
+
+
+def encode(value: Any) -> bytes:
+    """Return the canonical UTF-8 bytes of `value`.
+
+    Raises CanonicalError for floats, non-ASCII keys, huge integers or non-JSON types.
+    """
+    _check(value, "$")
+    return json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode()
+
+
+def decode(data: bytes) -> Any:
+    """Parse leaf bytes and check they are exactly the canonical encoding of what they hold.
+
+    Raises CanonicalError when they are not UTF-8 JSON or not canonical.
+    """
+    try:
+        value = json.loads(data.decode("utf-8"), parse_float=_reject_float, parse_constant=_reject_float)
+    except CanonicalError:
+        raise
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise CanonicalError(f"not UTF-8 JSON: {exc}") from exc
+    if encode(value) != data:
+        raise CanonicalError("bytes are not in canonical form (RFC 8785)")
+    return value
+
+
+def _reject_float(text: str) -> Any:
+    raise CanonicalError(f"floats are not allowed in leaves: {text}")
