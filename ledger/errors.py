@@ -53,3 +53,7 @@ class LogTampered(LedgerError):
 
 class AppendConflict(LedgerError):
     """Another writer appended to the same log first; the whole append was undone, retry it."""
+
+
+class EntryError(LedgerError, ValueError):
+    """An entry or an argument given to the ledger is not acceptable; nothing was written."""

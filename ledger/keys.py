@@ -53,3 +53,26 @@ def load_key(path: Path, origin: str) -> Signer:
     if signer.name != origin:
         raise KeyFileError(f"key file {path} is for {signer.name!r}, not {origin!r}")
     return signer
+
+
+class Keyring:
+    """The signing keys of a deployment's logs, one file each in `key_dir`, loaded once."""
+
+    def __init__(self, key_dir: Path) -> None:
+        self.key_dir = key_dir
+        self._signers: dict[str, Signer] = {}
+
+    def load_or_create(self, log_id: str, origin: str) -> Signer:
+        """The key of a new log: its file if present, else a fresh one. Raises KeyFileError."""
+        path = key_path(self.key_dir, log_id)
+        signer = load_key(path, origin) if path.exists() else create_key(path, origin)
+        self._signers[log_id] = signer
+        return signer
+
+    def signer(self, log_id: str, origin: str) -> Signer:
+        """The key of an existing log. Raises KeyFileError when it is missing or wrong."""
+        signer = self._signers.get(log_id)
+        if signer is None or signer.name != origin:
+            signer = load_key(key_path(self.key_dir, log_id), origin)
+            self._signers[log_id] = signer
+        return signer

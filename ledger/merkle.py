@@ -172,7 +172,8 @@ def check_sizes(old_size: int, new_size: int) -> None:
         raise ProofError(f"old size {old_size} is beyond the new size {new_size}")
 
 
-def _equal(a: bytes, b: bytes) -> bool:
+def equal(a: bytes, b: bytes) -> bool:
+    """Constant-time comparison of two hashes."""
     return hmac.compare_digest(a, b)
 
 
@@ -201,7 +202,7 @@ def root_from_inclusion(index: int, size: int, leaf: bytes, proof: Sequence[byte
 def verify_inclusion(index: int, size: int, leaf: bytes, proof: Sequence[bytes], root: bytes) -> None:
     """Raise ProofError unless `proof` shows leaf hash `leaf` at `index` under `root`."""
     computed = root_from_inclusion(index, size, leaf, proof)
-    if not _equal(computed, root):
+    if not equal(computed, root):
         raise ProofError("inclusion proof does not lead to the given root")
 
 
@@ -214,9 +215,9 @@ def verify_consistency(
     if old_size == 0 or old_size == new_size:
         if proof:
             raise ProofError(f"consistency proof from {old_size} to {new_size} must be empty")
-        if old_size == new_size and not _equal(old_root, new_root):
+        if old_size == new_size and not equal(old_root, new_root):
             raise ProofError(f"two different roots for the same size {new_size}")
-        if old_size == 0 and not _equal(old_root, EMPTY_ROOT):
+        if old_size == 0 and not equal(old_root, EMPTY_ROOT):
             raise ProofError("the root of the empty tree is not SHA-256 of the empty string")
         return
     if not proof:
@@ -244,9 +245,9 @@ def verify_consistency(
         sn >>= 1
     if sn != 0:
         raise ProofError("consistency proof has too few hashes")
-    if not _equal(fr, old_root):
+    if not equal(fr, old_root):
         raise ProofError(f"consistency proof does not lead to the old root at size {old_size}")
-    if not _equal(sr, new_root):
+    if not equal(sr, new_root):
         raise ProofError(f"consistency proof does not lead to the new root at size {new_size}")
 
 

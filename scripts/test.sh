@@ -21,7 +21,7 @@ esac
 export TIMEBANK_REQUIRE_EXTERNAL=1
 
 bash scripts/install-system-deps.sh
-make --no-print-directory venv
+make -s --no-print-directory venv
 
 sqlite_rc=skip
 postgres_rc=skip

@@ -1,0 +1,1 @@
+"""HTTP and command line: the app factory, settings, JSON API, pages and CLI. The only layer that knows Flask."""

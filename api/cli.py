@@ -1,0 +1,271 @@
+"""The `timebank` command: database migrations, ledger inspection and proofs, demo data, serving."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import sys
+from datetime import datetime, timezone
+from typing import Any
+
+import click
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session
+
+from ledger import audit, store
+from ledger.database import create_engine
+from ledger.errors import LedgerError
+from ledger.keys import Keyring
+from ledger.note import CheckpointError, Verifier, b64
+from ledger.writer import Writer
+
+from . import migrate
+from .settings import Settings, SettingsError
+
+
+class _Context:
+    def __init__(self) -> None:
+        try:
+            self.settings = Settings.from_env()
+        except SettingsError as exc:
+            raise click.UsageError(str(exc)) from exc
+        self._engine: Engine | None = None
+
+    @property
+    def engine(self) -> Engine:
+        if self._engine is None:
+            self._engine = create_engine(self.settings.database_url)
+        return self._engine
+
+    def session(self) -> Session:
+        try:
+            migrate.require_head(self.engine)
+        except migrate.SchemaBehind as exc:
+            raise click.ClickException(str(exc)) from exc
+        return Session(self.engine)
+
+    def writer(self) -> Writer:
+        return Writer(Keyring(self.settings.key_dir))
+
+
+pass_ctx = click.make_pass_decorator(_Context, ensure=True)
+
+
+@click.group()
+def main() -> None:
+    """Elder-care time bank (养老服务时间银行). Settings come from the environment: DATABASE_URL,
+    TIMEBANK_INSTANCE, TIMEBANK_KEY_DIR, SECRET_KEY, TIMEBANK_ORIGIN_HOST, PORT."""
+
+
+# -- database -------------------------------------------------------------------------------------
+
+
+@main.group()
+def db() -> None:
+    """Database schema migrations."""
+
+
+@db.command("upgrade")
+@click.argument("revision", default="head")
+@pass_ctx
+def db_upgrade(ctx: _Context, revision: str) -> None:
+    """Apply migrations up to REVISION (default: head)."""
+    migrate.upgrade(ctx.engine, revision)
+    click.echo(f"database at {', '.join(migrate.current(ctx.engine)) or 'base'}")
+
+
+@db.command("downgrade")
+@click.argument("revision")
+@pass_ctx
+def db_downgrade(ctx: _Context, revision: str) -> None:
+    """Undo migrations down to REVISION ('base' empties the database)."""
+    migrate.downgrade(ctx.engine, revision)
+    click.echo(f"database at {', '.join(migrate.current(ctx.engine)) or 'base'}")
+
+
+@db.command("current")
+@pass_ctx
+def db_current(ctx: _Context) -> None:
+    """Show the database's revision and the code's head."""
+    click.echo(f"database: {', '.join(migrate.current(ctx.engine)) or 'base'}; code: {', '.join(migrate.heads())}")
+
+
+# -- ledger ---------------------------------------------------------------------------------------
+
+
+@main.group()
+def ledger() -> None:
+    """The tamper-evident ledger: logs, checkpoints, proofs and verification."""
+
+
+def _fail(exc: Exception) -> click.ClickException:
+    return click.ClickException(str(exc))
+
+
+@ledger.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON as GET /api/v1/ledger/logs does.")
+@pass_ctx
+def ledger_list(ctx: _Context, as_json: bool) -> None:
+    """List the logs with their origin, signed size and verifier key."""
+    with ctx.session() as session:
+        rows = [
+            {"id": log.id, "origin": log.origin, "vkey": log.vkey, "size": store.latest_checkpoint(session, log.id).size}
+            for log in store.list_logs(session)
+        ]
+    if as_json:
+        click.echo(json.dumps(rows, indent=2))
+        return
+    if not rows:
+        click.echo("no logs yet (`timebank ledger create ID` or `timebank demo load`)")
+    for row in rows:
+        click.echo(f"{row['id']}\t{row['size']} entries\t{row['vkey']}")
+
+
+@ledger.command("create")
+@click.argument("log_id")
+@click.option("--origin", help="The log's origin (default: TIMEBANK_ORIGIN_HOST/LOG_ID).")
+@pass_ctx
+def ledger_create(ctx: _Context, log_id: str, origin: str | None) -> None:
+    """Create a log and its signing key (a file in TIMEBANK_KEY_DIR, mode 0600)."""
+    origin = origin or f"{ctx.settings.origin_host}/{log_id}"
+    with ctx.session() as session:
+        try:
+            info = ctx.writer().create_log(session, log_id=log_id, origin=origin, at=_now())
+            session.commit()
+        except LedgerError as exc:
+            raise _fail(exc) from exc
+    click.echo(f"created log {info.id}; verifier key:\n{info.vkey}")
+
+
+@ledger.command("checkpoint")
+@click.argument("log_id")
+@click.option("--size", type=click.IntRange(min=0), help="An archived checkpoint of this size.")
+@pass_ctx
+def ledger_checkpoint(ctx: _Context, log_id: str, size: int | None) -> None:
+    """Print the latest (or an archived) signed checkpoint, byte for byte."""
+    with ctx.session() as session:
+        try:
+            cp = store.latest_checkpoint(session, log_id) if size is None else store.get_checkpoint(session, log_id, size)
+        except LedgerError as exc:
+            raise _fail(exc) from exc
+    click.echo(cp.note.decode(), nl=False)
+
+
+@ledger.command("prove")
+@click.argument("log_id")
+@click.option("--index", type=click.IntRange(min=0), required=True, help="The leaf to prove.")
+@click.option("--size", type=click.IntRange(min=0), help="A signed tree size (default: the latest).")
+@pass_ctx
+def ledger_prove(ctx: _Context, log_id: str, index: int, size: int | None) -> None:
+    """Print the inclusion proof JSON of leaf INDEX, as the HTTP API serves it."""
+    with ctx.session() as session:
+        try:
+            proof = store.prove_inclusion(session, log_id, index, size)
+        except LedgerError as exc:
+            raise _fail(exc) from exc
+    out: dict[str, Any] = {
+        "index": proof.index,
+        "tree_size": proof.tree_size,
+        "leaf_hash": b64(proof.leaf_hash),
+        "leaf_b64": b64(proof.leaf),
+        "root_hash": b64(proof.root),
+        "proof": [b64(h) for h in proof.path],
+        "checkpoint": proof.checkpoint.decode(),
+    }
+    click.echo(json.dumps(out, indent=2, ensure_ascii=False))
+
+
+@ledger.command("verify")
+@click.argument("log_ids", nargs=-1)
+@click.option(
+    "--vkey",
+    "vkeys",
+    multiple=True,
+    help="A trusted verifier key (as published); repeat for several logs. Default: each log's key file.",
+)
+@pass_ctx
+def ledger_verify(ctx: _Context, log_ids: tuple[str, ...], vkeys: tuple[str, ...]) -> None:
+    """Verify whole logs (default: all): every leaf, the hash chain, the tree, every checkpoint.
+
+    Exits 0 when all is intact; otherwise 1, naming the log and the first bad index.
+    """
+    try:
+        trusted = {v.name: v for v in (Verifier.from_vkey(k) for k in vkeys)}
+    except CheckpointError as exc:
+        raise click.BadParameter(str(exc), param_hint="--vkey") from exc
+    keyring = Keyring(ctx.settings.key_dir)
+    failed = False
+    with ctx.session() as session:
+        try:
+            targets = [store.get_log(session, log_id) for log_id in log_ids] or store.list_logs(session)
+        except LedgerError as exc:
+            raise _fail(exc) from exc
+        for info in targets:
+            try:
+                verifier = trusted.get(info.origin) or keyring.signer(info.id, info.origin).verifier
+            except LedgerError as exc:
+                click.echo(f"FAIL log {info.id}: no trusted key: {exc} (pass --vkey)", err=True)
+                failed = True
+                continue
+            total = audit.count_leaves(session, info.id)
+            with click.progressbar(length=total, label=f"verifying {info.id}", file=sys.stderr) as bar:
+                report = audit.verify_log(session, info.id, verifier, progress=bar.update)
+            if report.ok:
+                click.echo(f"OK   log {info.id}: {report.size} entries, {report.checkpoints} checkpoints verified")
+            else:
+                click.echo(f"FAIL {report.problem}", err=True)
+                failed = True
+    if failed:
+        sys.exit(1)
+
+
+# -- demo and serving -----------------------------------------------------------------------------
+
+
+@main.group()
+def demo() -> None:
+    """Demo data."""
+
+
+@demo.command("load")
+@click.option("--entries", type=click.IntRange(min=1, max=1_000_000), default=120, show_default=True)
+@pass_ctx
+def demo_load(ctx: _Context, entries: int) -> None:
+    """Create the demo banks' logs with ENTRIES entries each (skips logs that exist)."""
+    from timebank.demo import BANKS, load_demo
+
+    with ctx.session() as session:
+        with click.progressbar(length=entries * len(BANKS), label="loading demo ledger", file=sys.stderr) as bar:
+            result = load_demo(
+                session, ctx.writer(), origin_host=ctx.settings.origin_host, now=_now(), entries_per_bank=entries,
+                progress=bar.update,
+            )
+    if result.created:
+        click.echo(f"demo loaded: {', '.join(f'{k} ({v} entries)' for k, v in result.entries.items())}")
+    else:
+        click.echo("demo already loaded; nothing changed")
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", type=click.IntRange(1, 65535), default=lambda: int(os.environ.get("PORT", "5000")))
+@click.option("--workers", type=click.IntRange(1, 64), default=2, show_default=True)
+@pass_ctx
+def serve(ctx: _Context, host: str, port: int, workers: int) -> None:
+    """Serve the app under gunicorn, after printing each log's verifier key."""
+    with ctx.session() as session:
+        logs = store.list_logs(session)
+    click.echo("ledger verifier keys (publish these; auditors check checkpoints with them):")
+    for log in logs:
+        click.echo(f"  {log.id}: {log.vkey}")
+    click.echo(f"serving on http://{host}:{port}/")
+    gunicorn = shutil.which("gunicorn", path=os.path.dirname(sys.executable)) or "gunicorn"
+    os.execv(
+        gunicorn,
+        [gunicorn, "--bind", f"{host}:{port}", "--workers", str(workers), "--access-logfile", "-", "api.app:create_app()"],
+    )
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc)

@@ -1,0 +1,78 @@
+"""One JSON shape for every API error, and the one table from domain errors to HTTP statuses."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from flask import Flask, Response, jsonify, request
+from marshmallow import ValidationError
+from werkzeug.exceptions import HTTPException
+
+from ledger.errors import (
+    AppendConflict,
+    CanonicalError,
+    CheckpointError,
+    EntryError,
+    KeyFileError,
+    LedgerError,
+    LogTampered,
+    NoSuchCheckpoint,
+    ProofError,
+    UnknownLog,
+)
+
+log = logging.getLogger(__name__)
+
+# Domain error → (status, code). Integrity failures are never the user's fault: 500, logged.
+STATUS: list[tuple[type[Exception], int, str]] = [
+    (UnknownLog, 404, "not_found"),
+    (NoSuchCheckpoint, 400, "no_such_checkpoint"),
+    (ProofError, 400, "bad_request"),
+    (EntryError, 400, "bad_request"),
+    (CanonicalError, 400, "bad_request"),
+    (AppendConflict, 409, "conflict"),
+    (LogTampered, 500, "ledger_integrity"),
+    (CheckpointError, 500, "ledger_integrity"),
+    (KeyFileError, 500, "ledger_key"),
+    (LedgerError, 500, "ledger_error"),
+]
+
+
+def error_response(status: int, code: str, message: str, errors: Any = None) -> tuple[Response, int]:
+    """The JSON error: {"code", "status", "message", "errors"}."""
+    return jsonify({"code": code, "status": status, "message": message, "errors": errors or {}}), status
+
+
+def init_app(app: Flask) -> None:
+    """Register the handlers."""
+
+    @app.errorhandler(ValidationError)
+    def _invalid(exc: ValidationError) -> tuple[Response, int]:
+        return error_response(400, "bad_request", _summary(exc.messages), exc.messages)
+
+    @app.errorhandler(LedgerError)
+    def _ledger(exc: LedgerError) -> tuple[Response, int]:
+        for kind, status, code in STATUS:
+            if isinstance(exc, kind):
+                break
+        if status >= 500:
+            log.error("%s %s: %s", request.method, request.path, exc)
+        return error_response(status, code, str(exc))
+
+    @app.errorhandler(HTTPException)
+    def _http(exc: HTTPException) -> tuple[Response, int]:
+        status = exc.code or 500
+        return error_response(status, (exc.name or "error").lower().replace(" ", "_"), exc.description or "")
+
+    @app.errorhandler(Exception)
+    def _unexpected(exc: Exception) -> tuple[Response, int]:
+        log.exception("%s %s failed", request.method, request.path)
+        return error_response(500, "internal_error", "internal error; it has been logged")
+
+
+def _summary(messages: Any) -> str:
+    """One line naming each bad field and what is wrong with it."""
+    if isinstance(messages, dict):
+        return "; ".join(f"{field}: {' '.join(map(str, msgs)) if isinstance(msgs, list) else msgs}" for field, msgs in messages.items())
+    return str(messages)

@@ -1,0 +1,112 @@
+"""The auditors' ledger API, /api/v1/ledger: paths and JSON exactly as ledger-format.md §5 fixes them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, Response, jsonify, request
+from marshmallow import Schema
+from werkzeug.exceptions import NotFound
+
+from ledger import store
+from ledger.errors import NoSuchCheckpoint, ProofError
+from ledger.note import b64
+
+from .db import get_session
+from .schemas import MAX_ENTRIES, CheckpointsQuery, ConsistencyQuery, EntriesQuery, InclusionQuery, SizeSchema
+
+bp = Blueprint("ledger", __name__, url_prefix="/api/v1/ledger")
+
+TEXT = "text/plain; charset=utf-8"
+
+
+def _query(schema: Schema) -> dict[str, Any]:
+    return schema.load(request.args.to_dict())
+
+
+def _text(body: bytes | str) -> Response:
+    return Response(body, content_type=TEXT)
+
+
+@bp.get("/logs")
+def list_logs() -> Response:
+    session = get_session()
+    return jsonify(
+        [
+            {"id": log.id, "origin": log.origin, "vkey": log.vkey, "size": store.latest_checkpoint(session, log.id).size}
+            for log in store.list_logs(session)
+        ]
+    )
+
+
+@bp.get("/logs/<log_id>/vkey")
+def vkey(log_id: str) -> Response:
+    return _text(store.get_log(get_session(), log_id).vkey)
+
+
+@bp.get("/logs/<log_id>/checkpoint")
+def latest_checkpoint(log_id: str) -> Response:
+    return _text(store.latest_checkpoint(get_session(), log_id).note)
+
+
+@bp.get("/logs/<log_id>/checkpoint/<size>")
+def checkpoint(log_id: str, size: str) -> Response:
+    wanted = SizeSchema().load({"size": size})["size"]
+    try:
+        return _text(store.get_checkpoint(get_session(), log_id, wanted).note)
+    except NoSuchCheckpoint as exc:
+        raise NotFound(str(exc)) from exc
+
+
+@bp.get("/logs/<log_id>/checkpoints")
+def checkpoints(log_id: str) -> Response:
+    args = _query(CheckpointsQuery())
+    found = store.list_checkpoints(get_session(), log_id, before=args["before"], limit=args["limit"])
+    return jsonify([{"size": cp.size, "at": store.format_time(cp.signed_at)} for cp in found])
+
+
+@bp.get("/logs/<log_id>/entries")
+def entries(log_id: str) -> Response:
+    args = _query(EntriesQuery())
+    session = get_session()
+    size = store.latest_checkpoint(session, log_id).size
+    start = args["start"]
+    if start >= size:
+        raise ProofError(f"start {start} is not below the log's signed size {size}")
+    end = min(args["end"], size, start + MAX_ENTRIES)
+    leaves = store.read_leaves(session, log_id, start, end)
+    return jsonify({"start": start, "leaves_b64": [b64(leaf) for leaf in leaves]})
+
+
+@bp.get("/logs/<log_id>/proof/inclusion")
+def inclusion(log_id: str) -> Response:
+    args = _query(InclusionQuery())
+    proof = store.prove_inclusion(get_session(), log_id, args["index"], args["tree_size"])
+    return jsonify(
+        {
+            "index": proof.index,
+            "tree_size": proof.tree_size,
+            "leaf_hash": b64(proof.leaf_hash),
+            "leaf_b64": b64(proof.leaf),
+            "root_hash": b64(proof.root),
+            "proof": [b64(h) for h in proof.path],
+            "checkpoint": proof.checkpoint.decode(),
+        }
+    )
+
+
+@bp.get("/logs/<log_id>/proof/consistency")
+def consistency(log_id: str) -> Response:
+    args = _query(ConsistencyQuery())
+    proof = store.prove_consistency(get_session(), log_id, args["old_size"], args["new_size"])
+    return jsonify(
+        {
+            "old_size": proof.old.size,
+            "old_root": b64(proof.old.root),
+            "new_size": proof.new.size,
+            "new_root": b64(proof.new.root),
+            "proof": [b64(h) for h in proof.path],
+            "old_checkpoint": proof.old.note.decode(),
+            "new_checkpoint": proof.new.note.decode(),
+        }
+    )

@@ -1,0 +1,67 @@
+"""Settings, read once from the environment and passed to `create_app` as a frozen dataclass."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+DEFAULT_INSTANCE = Path(__file__).resolve().parent.parent / "instance"
+STARTUP_CHECKS = ("full", "head")
+
+
+class SettingsError(ValueError):
+    """A setting from the environment cannot be used."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything a deployment configures.
+
+    - `database_url`: SQLAlchemy URL (`DATABASE_URL`); default a SQLite file in the instance folder.
+    - `instance_path`: folder for local state (`TIMEBANK_INSTANCE`).
+    - `key_dir`: ledger signing keys, one file a log, mode 0600 (`TIMEBANK_KEY_DIR`).
+    - `secret_key`: Flask's secret (`SECRET_KEY`); made once and kept in the instance folder.
+    - `origin_host`: prefix of new logs' origins, `<host>/<log id>` (`TIMEBANK_ORIGIN_HOST`).
+    - `startup_check`: `full` re-verifies every log on start, `head` only each log's tree head
+      against its last checkpoint (`TIMEBANK_STARTUP_CHECK`).
+    """
+
+    database_url: str
+    instance_path: Path
+    key_dir: Path
+    secret_key: str
+    origin_host: str = "timebank.example.org"
+    startup_check: str = "full"
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        """Read settings from `environ` (default: the process environment), creating the instance
+        folder and, when no SECRET_KEY is given, a secret key file in it."""
+        env = os.environ if environ is None else environ
+        instance = Path(env.get("TIMEBANK_INSTANCE") or DEFAULT_INSTANCE).resolve()
+        instance.mkdir(parents=True, exist_ok=True)
+        check = env.get("TIMEBANK_STARTUP_CHECK", "full")
+        if check not in STARTUP_CHECKS:
+            raise SettingsError(f"TIMEBANK_STARTUP_CHECK must be one of {', '.join(STARTUP_CHECKS)}, not {check!r}")
+        return cls(
+            database_url=env.get("DATABASE_URL") or f"sqlite:///{instance / 'timebank.sqlite3'}",
+            instance_path=instance,
+            key_dir=Path(env.get("TIMEBANK_KEY_DIR") or instance / "keys").resolve(),
+            secret_key=env.get("SECRET_KEY") or _stored_secret(instance / "secret_key"),
+            origin_host=env.get("TIMEBANK_ORIGIN_HOST", "timebank.example.org").strip("/"),
+            startup_check=check,
+        )
+
+
+def _stored_secret(path: Path) -> str:
+    """The secret kept at `path`, made on first use (mode 0600)."""
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return path.read_text(encoding="ascii").strip()
+    with os.fdopen(fd, "w", encoding="ascii") as out:
+        out.write(secrets.token_urlsafe(48) + "\n")
+    return path.read_text(encoding="ascii").strip()

@@ -1,0 +1,202 @@
+"""Full verification of a stored log, streamed in pages so memory stays flat at any size.
+
+Checks every leaf's canonical form, `seq` and `prev` chain, every stored subtree hash, every
+archived checkpoint's signature and root (so all checkpoints are consistent with one another
+and with the leaves), and that the signed checkpoints cover exactly the stored leaves.
+"""
+
+from __future__ import annotations
+
+import base64
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from . import canonical, merkle
+from .database import checkpoints, hashes, leaves, logs
+from .errors import CanonicalError, CheckpointError, UnknownLog
+from .note import Verifier
+
+PAGE = 1000
+_AT = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z")
+
+
+@dataclass(frozen=True)
+class Problem:
+    """The first thing found wrong: at a leaf index, at a checkpoint size, or in the log itself."""
+
+    log_id: str
+    reason: str
+    index: int | None = None
+    checkpoint_size: int | None = None
+
+    def __str__(self) -> str:
+        where = []
+        if self.index is not None:
+            where.append(f"first bad index {self.index}")
+        if self.checkpoint_size is not None:
+            where.append(f"checkpoint of size {self.checkpoint_size}")
+        return f"log {self.log_id}: {', '.join(where) + ': ' if where else ''}{self.reason}"
+
+
+@dataclass(frozen=True)
+class Report:
+    """What a verification saw, and the first problem if any."""
+
+    log_id: str
+    size: int
+    checkpoints: int
+    problem: Problem | None
+
+    @property
+    def ok(self) -> bool:
+        return self.problem is None
+
+
+class _Found(Exception):
+    def __init__(self, problem: Problem) -> None:
+        self.problem = problem
+
+
+def count_leaves(session: Session, log_id: str) -> int:
+    """How many leaf rows the log has (for progress bars)."""
+    return int(session.execute(sa.select(sa.func.count()).where(leaves.c.log_id == log_id)).scalar() or 0)
+
+
+def verify_log(
+    session: Session,
+    log_id: str,
+    verifier: Verifier,
+    *,
+    progress: Callable[[int], None] | None = None,
+    page: int = PAGE,
+) -> Report:
+    """Verify log `log_id` against the trusted `verifier`; never raises for bad data, reports it.
+
+    Raises UnknownLog when there is no such log.
+    """
+    row = session.execute(sa.select(logs).where(logs.c.id == log_id)).one_or_none()
+    if row is None:
+        raise UnknownLog(log_id)
+    state = _Walk(session, log_id, verifier, page)
+    try:
+        if row.origin != verifier.name:
+            state.fail(f"origin {row.origin!r} is not the trusted key's name {verifier.name!r}")
+        if row.vkey != verifier.vkey:
+            state.fail("the verifier key stored in the database is not the trusted one")
+        state.run(progress)
+    except _Found as found:
+        return Report(log_id, state.frontier.size, state.checked, found.problem)
+    return Report(log_id, state.frontier.size, state.checked, None)
+
+
+class _Walk:
+    """One pass over leaves, stored hashes and checkpoints, all in increasing order."""
+
+    def __init__(self, session: Session, log_id: str, verifier: Verifier, page: int) -> None:
+        self.session = session
+        self.log_id = log_id
+        self.verifier = verifier
+        self.page = page
+        self.frontier = merkle.Frontier()
+        self.checked = 0
+
+    def fail(self, reason: str, index: int | None = None, checkpoint_size: int | None = None) -> None:
+        raise _Found(Problem(self.log_id, reason, index, checkpoint_size))
+
+    def run(self, progress: Callable[[int], None] | None) -> None:
+        stored_hashes = self._rows(hashes, hashes.c.position, hashes.c.position, hashes.c.hash)
+        signed = self._rows(checkpoints, checkpoints.c.size, checkpoints.c.size, checkpoints.c.root, checkpoints.c.note)
+        next_cp = next(signed, None)
+        if next_cp is None:
+            self.fail("the log has no signed checkpoint", index=0)
+        prev = merkle.EMPTY_ROOT
+        next_cp = self._check_checkpoints(next_cp, signed)
+        index = 0
+        for seq, data in self._rows(leaves, leaves.c.seq, leaves.c.seq, leaves.c.data):
+            if seq != index:
+                self.fail(f"leaf is missing (the next stored leaf is seq {seq})", index=index)
+            if next_cp is None:
+                self.fail("leaf is not covered by any signed checkpoint", index=index)
+            prev = self._check_leaf(index, bytes(data), prev)
+            for (level, node), h in self.frontier.push(prev):
+                self._check_hash(stored_hashes, level, node, h, index)
+            index += 1
+            next_cp = self._check_checkpoints(next_cp, signed)
+            if progress and index % self.page == 0:
+                progress(self.page)
+        if progress:
+            progress(index % self.page)
+        if next_cp is not None:
+            self.fail(
+                f"the log ends at {index} leaves but a checkpoint signs {next_cp[0]}: leaves were removed",
+                index=index,
+            )
+        extra = next(stored_hashes, None)
+        if extra is not None:
+            self.fail(f"stored hash at position {extra[0]} belongs to no leaf", index=index)
+
+    def _check_leaf(self, index: int, data: bytes, prev: bytes) -> bytes:
+        try:
+            leaf: Any = canonical.decode(data)
+        except CanonicalError as exc:
+            self.fail(f"leaf bytes are not canonical JSON: {exc}", index=index)
+        if not isinstance(leaf, dict):
+            self.fail("leaf is not a JSON object", index=index)
+        if leaf.get("seq") != index or isinstance(leaf.get("seq"), bool):
+            self.fail(f"leaf says seq {leaf.get('seq')!r}", index=index)
+        if leaf.get("prev") != base64.b64encode(prev).decode():
+            self.fail("leaf's prev is not the previous leaf's hash: the chain is broken", index=index)
+        if not isinstance(leaf.get("v"), int) or isinstance(leaf.get("v"), bool):
+            self.fail("leaf has no integer schema version v", index=index)
+        if not isinstance(leaf.get("at"), str) or not _AT.fullmatch(leaf["at"]):
+            self.fail("leaf's at is not an RFC 3339 UTC time in whole seconds", index=index)
+        if not isinstance(leaf.get("type"), str) or not leaf["type"]:
+            self.fail("leaf has no type", index=index)
+        return merkle.leaf_hash(data)
+
+    def _check_hash(self, stored: Iterator[tuple[Any, ...]], level: int, node: int, expected: bytes, index: int) -> None:
+        position = merkle.stored_hash_index(level, node)
+        got = next(stored, None)
+        span = f"leaves [{node << level}, {(node + 1) << level})"
+        if got is None or got[0] > position:
+            self.fail(f"stored hash of {span} is missing", index=index)
+        if got[0] < position:
+            self.fail(f"stored hash at position {got[0]} belongs to no subtree", index=index)
+        if not merkle.equal(bytes(got[1]), expected):
+            self.fail(f"stored hash of {span} differs from the hash of the leaves", index=index)
+
+    def _check_checkpoints(
+        self, current: tuple[Any, ...] | None, rest: Iterator[tuple[Any, ...]]
+    ) -> tuple[Any, ...] | None:
+        """Check every checkpoint whose size the walk has reached; return the next one ahead."""
+        while current is not None and current[0] <= self.frontier.size:
+            size, root, note = current[0], bytes(current[1]), bytes(current[2])
+            try:
+                cp = self.verifier.open_checkpoint(note)
+            except CheckpointError as exc:
+                self.fail(f"signature does not verify: {exc}", checkpoint_size=size)
+            if cp.size != size or not merkle.equal(cp.root, root):
+                self.fail("stored size or root differs from the signed note", checkpoint_size=size)
+            if not merkle.equal(root, self.frontier.root()):
+                self.fail("signed root is not the root of the stored leaves", checkpoint_size=size)
+            self.checked += 1
+            current = next(rest, None)
+        return current
+
+    def _rows(self, table: sa.Table, key: sa.Column, *columns: sa.Column) -> Iterator[tuple[Any, ...]]:
+        """Rows of `table` for this log in increasing `key`, fetched a page at a time."""
+        after: int | None = None
+        while True:
+            query = sa.select(*columns).where(table.c.log_id == self.log_id)
+            if after is not None:
+                query = query.where(key > after)
+            rows = self.session.execute(query.order_by(key).limit(self.page)).all()
+            yield from (tuple(r) for r in rows)
+            if len(rows) < self.page:
+                return
+            after = rows[-1][0]

@@ -1,0 +1,1 @@
+"""Alembic migrations; `api.migrate` runs them (`timebank db upgrade`)."""

@@ -1,0 +1,2 @@
+from api.app import create_app
+app = create_app()
