@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timezone
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Dialect, Engine
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -17,13 +18,32 @@ NAMING_CONVENTION = {
 
 metadata = sa.MetaData(naming_convention=NAMING_CONVENTION)
 
+
+class UTCDateTime(sa.TypeDecorator[datetime]):
+    """A timezone-aware UTC datetime on every database (SQLite would hand back naive ones)."""
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None or value.utcoffset() is None:
+            raise ValueError("naive datetimes are refused: pass timezone-aware UTC times")
+        return value.astimezone(timezone.utc)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
+
 logs = sa.Table(
     "ledger_log",
     metadata,
     sa.Column("id", sa.String(64), primary_key=True),
     sa.Column("origin", sa.String(255), nullable=False, unique=True),
     sa.Column("vkey", sa.String(400), nullable=False),
-    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("created_at", UTCDateTime(), nullable=False),
 )
 
 leaves = sa.Table(
@@ -50,7 +70,7 @@ checkpoints = sa.Table(
     sa.Column("size", sa.BigInteger, primary_key=True, autoincrement=False),
     sa.Column("root", sa.LargeBinary(32), nullable=False),
     sa.Column("note", sa.LargeBinary, nullable=False),
-    sa.Column("signed_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("signed_at", UTCDateTime(), nullable=False),
 )
 
 APPEND_ONLY_TABLES = ("ledger_log", "ledger_leaf", "ledger_hash", "ledger_checkpoint")
