@@ -3,7 +3,7 @@ STAMP := $(VENV)/.installed
 # Extra pytest arguments: make test ARGS='-k ledger -x'
 ARGS ?=
 
-.PHONY: venv run test test-sqlite test-postgres clean
+.PHONY: venv run test test-sqlite test-postgres bench clean
 
 venv: $(STAMP)
 
@@ -30,6 +30,9 @@ test-sqlite:
 
 test-postgres:
 	bash scripts/test.sh --postgres $(ARGS)
+
+bench: venv
+	$(VENV)/bin/python benchmarks/ledger_bench.py $(ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis build *.egg-info
