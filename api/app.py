@@ -31,7 +31,6 @@ def create_app(settings: Settings | None = None) -> Flask:
 
     keyring = Keyring(settings.key_dir)
     statuses = integrity.check_logs(engine, keyring, full=settings.startup_check == "full")
-    app.extensions["timebank.log_status"] = statuses
     app.extensions["timebank.writer"] = Writer(keyring, {s.id: s.problem or "" for s in statuses if not s.ok})
 
     app.register_blueprint(ledger_api.bp)
