@@ -47,9 +47,15 @@ def load_key(path: Path, origin: str) -> Signer:
     if mode & (stat.S_IRWXG | stat.S_IRWXO):
         raise KeyFileError(f"key file {path} is open to other users; run: chmod 600 {path}")
     try:
-        signer = Signer.from_skey(path.read_text(encoding="ascii"))
-    except (CheckpointError, UnicodeDecodeError) as exc:
-        raise KeyFileError(f"key file {path} is not a signer key: {exc}") from exc
+        text = path.read_text(encoding="ascii")
+    except OSError as exc:
+        raise KeyFileError(f"key file {path} cannot be read: {exc.strerror}") from None
+    except UnicodeDecodeError:
+        raise KeyFileError(f"key file {path} is not a signer key: it is not ASCII text") from None
+    try:
+        signer = Signer.from_skey(text)
+    except CheckpointError as exc:
+        raise KeyFileError(f"key file {path} is not a signer key: {exc}") from None
     if signer.name != origin:
         raise KeyFileError(f"key file {path} is for {signer.name!r}, not {origin!r}")
     return signer

@@ -35,15 +35,22 @@ def b64(data: bytes) -> str:
     return base64.b64encode(data).decode("ascii")
 
 
-def unb64(text: str, what: str = "value") -> bytes:
-    """Strict standard base64; CheckpointError when `text` is not."""
+def unb64(text: str, what: str = "value", *, secret: bool = False) -> bytes:
+    """Strict standard base64; CheckpointError when `text` is not (quoting it unless `secret`)."""
+    shown = "" if secret else f": {text!r}"
     try:
         data = base64.b64decode(text.encode("ascii"), validate=True)
     except (binascii.Error, UnicodeEncodeError) as exc:
-        raise CheckpointError(f"{what} is not standard padded base64: {text!r}") from exc
+        raise CheckpointError(f"{what} is not standard padded base64{shown}") from None if secret else exc
     if b64(data) != text:
-        raise CheckpointError(f"{what} is not canonical base64: {text!r}")
+        raise CheckpointError(f"{what} is not canonical base64{shown}")
     return data
+
+
+def _check_note_text(text: str) -> None:
+    """C2SP signed-note: no ASCII control characters other than newline."""
+    if any((ord(c) < 0x20 and c != "\n") or ord(c) == 0x7F for c in text):
+        raise CheckpointError("a note may hold no control characters other than newline")
 
 
 def check_origin(origin: str) -> str:
@@ -112,7 +119,7 @@ class Verifier:
     @classmethod
     def from_vkey(cls, vkey: str) -> Verifier:
         """Parse `<name>+<hex key ID>+<base64(0x01 ‖ public key)>`."""
-        parts = vkey.strip().split("+")
+        parts = vkey.strip().split("+", 2)  # the name has no '+'; base64 may
         if len(parts) != 3:
             raise CheckpointError("a verifier key is <name>+<8 hex digits>+<base64 key>")
         name, hex_id, key_b64 = parts
@@ -138,6 +145,7 @@ class Verifier:
             message = note.decode("utf-8")
         except UnicodeDecodeError as exc:
             raise CheckpointError("signed note is not UTF-8") from exc
+        _check_note_text(message)
         split = message.rfind("\n\n")
         if split < 0 or not message.endswith("\n"):
             raise CheckpointError("signed note has no blank line before its signatures")
@@ -189,11 +197,11 @@ class Signer:
     @classmethod
     def from_skey(cls, skey: str) -> Signer:
         """Parse `PRIVATE+KEY+<name>+<hex key ID>+<base64(0x01 ‖ seed)>`."""
-        parts = skey.strip().split("+")
+        parts = skey.strip().split("+", 4)
         if len(parts) != 5 or parts[:2] != ["PRIVATE", "KEY"]:
             raise CheckpointError("a signer key is PRIVATE+KEY+<name>+<8 hex digits>+<base64 seed>")
         _, _, name, hex_id, seed_b64 = parts
-        seed = unb64(seed_b64, "signer key")
+        seed = unb64(seed_b64, "signer key", secret=True)
         if len(seed) != 33 or seed[0] != ALG_ED25519:
             raise CheckpointError("signer key must be 0x01 followed by a 32-byte Ed25519 seed")
         signer = cls.from_seed(name, seed[1:])
@@ -216,6 +224,10 @@ class Signer:
         """A signed note of `text`, which must be UTF-8 ending in one LF with no blank line."""
         if not text.endswith(b"\n") or b"\n\n" in text:
             raise CheckpointError("note text must end in a newline and hold no blank line")
+        try:
+            _check_note_text(text.decode("utf-8"))
+        except UnicodeDecodeError as exc:
+            raise CheckpointError("note text must be UTF-8") from exc
         signature = self.verifier.key_id + self._key.sign(text)
         return text + f"\n{SIGNATURE_DASH} {self.name} {b64(signature)}\n".encode()
 
