@@ -10,7 +10,7 @@ from ledger.database import create_engine
 from ledger.keys import Keyring
 from ledger.writer import Writer
 
-from . import db, errors, health, integrity, ledger_api, migrate
+from . import db, errors, health, integrity, ledger_api, migrate, pages
 from .settings import Settings
 
 
@@ -35,4 +35,5 @@ def create_app(settings: Settings | None = None) -> Flask:
 
     app.register_blueprint(ledger_api.bp)
     app.register_blueprint(health.bp)
+    app.register_blueprint(pages.bp)
     return app
