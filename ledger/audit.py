@@ -19,10 +19,11 @@ from sqlalchemy.orm import Session
 from . import canonical, merkle
 from .database import checkpoints, hashes, leaves, logs
 from .errors import CanonicalError, CheckpointError, UnknownLog
-from .note import Verifier
+from .note import Verifier, unb64
 
 PAGE = 1000
 _AT = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z")
+_BROKEN_CHAIN = "leaf's prev is not the previous leaf's hash: the chain is broken"
 
 
 @dataclass(frozen=True)
@@ -104,9 +105,41 @@ class _Walk:
         self.page = page
         self.frontier = merkle.Frontier()
         self.checked = 0
+        # A broken prev link at index i, with the tree as it would be had leaf i-1 hashed to what
+        # leaf i's prev says; the next signed root tells which of the two leaves was altered.
+        self.suspect: tuple[int, merkle.Frontier] | None = None
 
     def fail(self, reason: str, index: int | None = None, checkpoint_size: int | None = None) -> None:
+        if self.suspect is not None:  # an earlier anomaly comes first
+            index, checkpoint_size, reason = self.suspect[0], None, _BROKEN_CHAIN
         raise _Found(Problem(self.log_id, reason, index, checkpoint_size))
+
+    def _break_in_chain(self, index: int, claimed: Any, before_previous: merkle.Frontier) -> None:
+        """Leaf `index` does not name the previous leaf's hash: suspect it, or the previous leaf."""
+        if index == 0 or self.suspect is not None:
+            self.fail(_BROKEN_CHAIN, index=index)
+        try:
+            claimed_hash = unb64(claimed, "prev") if isinstance(claimed, str) else b""
+        except CheckpointError:
+            claimed_hash = b""
+        if len(claimed_hash) != merkle.HASH_SIZE:
+            self.fail("leaf's prev is not a base64 SHA-256 hash", index=index)
+        alternative = merkle.Frontier(before_previous.size, list(before_previous.edge))
+        alternative.push(claimed_hash)
+        self.suspect = (index, alternative)
+
+    def _settle_suspect(self, size: int, root: bytes) -> None:
+        """At a signed root covering a broken link: name the leaf that was altered."""
+        assert self.suspect is not None
+        index, alternative = self.suspect
+        self.suspect = None
+        if merkle.equal(root, alternative.root()):
+            self.fail(
+                f"leaf was altered: leaf {index}'s prev and the signed root at size {size} both "
+                "record another hash for it",
+                index=index - 1,
+            )
+        self.fail(_BROKEN_CHAIN, index=index)
 
     def run(self, progress: Callable[[int], None] | None) -> None:
         stored_hashes = self._rows(hashes, hashes.c.position, hashes.c.position, hashes.c.hash)
@@ -115,6 +148,7 @@ class _Walk:
         if next_cp is None:
             self.fail("the log has no signed checkpoint", index=0)
         prev = merkle.EMPTY_ROOT
+        before_previous = merkle.Frontier()
         next_cp = self._check_checkpoints(next_cp, signed)
         index = 0
         for seq, data in self._rows(leaves, leaves.c.seq, leaves.c.seq, leaves.c.data):
@@ -122,8 +156,14 @@ class _Walk:
                 self.fail(f"leaf is missing (the next stored leaf is seq {seq})", index=index)
             if next_cp is None:
                 self.fail("leaf is not covered by any signed checkpoint", index=index)
-            prev = self._check_leaf(index, bytes(data), prev)
-            for (level, node), h in self.frontier.push(prev):
+            leaf_hash, claimed = self._check_leaf(index, bytes(data))
+            if claimed != base64.b64encode(prev).decode():
+                self._break_in_chain(index, claimed, before_previous)
+            before_previous = merkle.Frontier(self.frontier.size, list(self.frontier.edge))
+            prev = leaf_hash
+            if self.suspect is not None:
+                self.suspect[1].push(leaf_hash)
+            for (level, node), h in self.frontier.push(leaf_hash):
                 self._check_hash(stored_hashes, level, node, h, index)
             index += 1
             next_cp = self._check_checkpoints(next_cp, signed)
@@ -140,7 +180,8 @@ class _Walk:
         if extra is not None:
             self.fail(f"stored hash at position {extra[0]} belongs to no leaf", index=index)
 
-    def _check_leaf(self, index: int, data: bytes, prev: bytes) -> bytes:
+    def _check_leaf(self, index: int, data: bytes) -> tuple[bytes, Any]:
+        """Check a leaf's form; return its hash and the `prev` it claims."""
         try:
             leaf: Any = canonical.decode(data)
         except CanonicalError as exc:
@@ -149,15 +190,13 @@ class _Walk:
             self.fail("leaf is not a JSON object", index=index)
         if leaf.get("seq") != index or isinstance(leaf.get("seq"), bool):
             self.fail(f"leaf says seq {leaf.get('seq')!r}", index=index)
-        if leaf.get("prev") != base64.b64encode(prev).decode():
-            self.fail("leaf's prev is not the previous leaf's hash: the chain is broken", index=index)
         if not isinstance(leaf.get("v"), int) or isinstance(leaf.get("v"), bool):
             self.fail("leaf has no integer schema version v", index=index)
         if not isinstance(leaf.get("at"), str) or not _AT.fullmatch(leaf["at"]):
             self.fail("leaf's at is not an RFC 3339 UTC time in whole seconds", index=index)
         if not isinstance(leaf.get("type"), str) or not leaf["type"]:
             self.fail("leaf has no type", index=index)
-        return merkle.leaf_hash(data)
+        return merkle.leaf_hash(data), leaf.get("prev")
 
     def _check_hash(self, stored: Iterator[tuple[Any, ...]], level: int, node: int, expected: bytes, index: int) -> None:
         position = merkle.stored_hash_index(level, node)
@@ -182,6 +221,8 @@ class _Walk:
                 self.fail(f"signature does not verify: {exc}", checkpoint_size=size)
             if cp.size != size or not merkle.equal(cp.root, root):
                 self.fail("stored size or root differs from the signed note", checkpoint_size=size)
+            if self.suspect is not None:
+                self._settle_suspect(size, root)
             if not merkle.equal(root, self.frontier.root()):
                 self.fail("signed root is not the root of the stored leaves", checkpoint_size=size)
             self.checked += 1
