@@ -25,7 +25,11 @@ def create_app(settings: Settings | None = None) -> Flask:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
     engine = create_engine(settings.database_url)
-    migrate.require_head(engine)
+    try:
+        migrate.require_head(engine)
+    except migrate.SchemaBehind:
+        engine.dispose()
+        raise
     db.init_app(app, engine)
     errors.init_app(app)
 

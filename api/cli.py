@@ -203,7 +203,14 @@ def ledger_verify(ctx: _Context, log_ids: tuple[str, ...], vkeys: tuple[str, ...
             raise _fail(exc) from exc
         for info in targets:
             try:
-                verifier = trusted.get(info.origin) or keyring.signer(info.id, info.origin).verifier
+                if trusted:  # an auditor's published keys, and nothing else
+                    verifier = trusted[info.origin]
+                else:
+                    verifier = keyring.signer(info.id, info.origin).verifier
+            except KeyError:
+                click.echo(f"FAIL log {info.id}: no --vkey is named {info.origin}", err=True)
+                failed = True
+                continue
             except LedgerError as exc:
                 click.echo(f"FAIL log {info.id}: no trusted key: {exc} (pass --vkey)", err=True)
                 failed = True

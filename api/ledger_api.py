@@ -5,11 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint, Response, jsonify, request
-from marshmallow import Schema
+from marshmallow import Schema, ValidationError
 from werkzeug.exceptions import NotFound
 
 from ledger import store
-from ledger.errors import NoSuchCheckpoint, ProofError
+from ledger.errors import EntryError, NoSuchCheckpoint, ProofError
 from ledger.note import b64
 
 from .db import get_session
@@ -18,6 +18,22 @@ from .schemas import MAX_ENTRIES, CheckpointsQuery, ConsistencyQuery, EntriesQue
 bp = Blueprint("ledger", __name__, url_prefix="/api/v1/ledger")
 
 TEXT = "text/plain; charset=utf-8"
+
+
+@bp.url_value_preprocessor
+def _check_log_id(_endpoint: str | None, values: dict[str, Any] | None) -> None:
+    """A log id that could never exist (bad characters, a NUL byte) is simply not found."""
+    if values and "log_id" in values:
+        try:
+            store.check_log_id(values["log_id"])
+        except EntryError as exc:
+            raise NotFound(f"no log {values['log_id']!r}") from exc
+
+
+def _unsigned(exc: NoSuchCheckpoint, *params: tuple[str, int | None]) -> ValidationError:
+    """A 400 naming the size parameter that no checkpoint was signed for."""
+    name = next((param for param, value in params if value == exc.size), params[-1][0])
+    return ValidationError({name: [f"no checkpoint was signed for size {exc.size}; see /checkpoints"]})
 
 
 def _query(schema: Schema) -> dict[str, Any]:
@@ -81,7 +97,10 @@ def entries(log_id: str) -> Response:
 @bp.get("/logs/<log_id>/proof/inclusion")
 def inclusion(log_id: str) -> Response:
     args = _query(InclusionQuery())
-    proof = store.prove_inclusion(get_session(), log_id, args["index"], args["tree_size"])
+    try:
+        proof = store.prove_inclusion(get_session(), log_id, args["index"], args["tree_size"])
+    except NoSuchCheckpoint as exc:
+        raise _unsigned(exc, ("tree_size", args["tree_size"])) from exc
     return jsonify(
         {
             "index": proof.index,
@@ -98,7 +117,10 @@ def inclusion(log_id: str) -> Response:
 @bp.get("/logs/<log_id>/proof/consistency")
 def consistency(log_id: str) -> Response:
     args = _query(ConsistencyQuery())
-    proof = store.prove_consistency(get_session(), log_id, args["old_size"], args["new_size"])
+    try:
+        proof = store.prove_consistency(get_session(), log_id, args["old_size"], args["new_size"])
+    except NoSuchCheckpoint as exc:
+        raise _unsigned(exc, ("old_size", args["old_size"]), ("new_size", args["new_size"])) from exc
     return jsonify(
         {
             "old_size": proof.old.size,
