@@ -122,10 +122,20 @@ def drop_append_only_ddl(dialect: str) -> list[str]:
     raise NotImplementedError(f"no append-only triggers for {dialect}")
 
 
+# Execution option: "DEFERRED" for SQLite transactions that only read (they then never queue
+# behind writers); the default "IMMEDIATE" takes the write lock at BEGIN.
+SQLITE_BEGIN = "timebank_sqlite_begin"
+
+
+def read_only(engine: Engine) -> Engine:
+    """`engine` for transactions that only read: on SQLite they begin DEFERRED."""
+    return engine.execution_options(**{SQLITE_BEGIN: "DEFERRED"})
+
+
 def create_engine(url: str, **kwargs: Any) -> Engine:
-    """An engine for `url`. On SQLite every transaction starts with BEGIN IMMEDIATE, so writers
-    from several processes queue on the database lock instead of forking a log; WAL lets readers
-    go on meanwhile, and foreign keys are enforced."""
+    """An engine for `url`. On SQLite every transaction starts with BEGIN IMMEDIATE (unless made
+    through `read_only`), so writers from several processes queue on the database lock instead
+    of forking a log; WAL lets readers go on meanwhile, and foreign keys are enforced."""
     engine = sa.create_engine(url, **kwargs)
     if engine.dialect.name == "sqlite":
         _serialize_sqlite(engine)
@@ -145,4 +155,7 @@ def _serialize_sqlite(engine: Engine) -> None:
 
     @sa.event.listens_for(engine, "begin")
     def _on_begin(connection: sa.Connection) -> None:
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        mode = connection.get_execution_options().get(SQLITE_BEGIN, "IMMEDIATE")
+        if mode not in ("IMMEDIATE", "DEFERRED"):
+            raise ValueError(f"{SQLITE_BEGIN} must be IMMEDIATE or DEFERRED, not {mode!r}")
+        connection.exec_driver_sql(f"BEGIN {mode}")
