@@ -7,7 +7,6 @@ import os
 import shutil
 import sys
 from datetime import datetime, timezone
-from typing import Any
 
 import click
 from sqlalchemy.engine import Engine
@@ -17,10 +16,11 @@ from ledger import audit, store
 from ledger.database import create_engine
 from ledger.errors import LedgerError
 from ledger.keys import Keyring
-from ledger.note import CheckpointError, Verifier, b64
+from ledger.note import CheckpointError, Verifier
 from ledger.writer import Writer
 
 from . import migrate
+from .ledger_json import inclusion_json, logs_json
 from .settings import Settings, SettingsError
 
 
@@ -109,10 +109,7 @@ def _fail(exc: Exception) -> click.ClickException:
 def ledger_list(ctx: _Context, as_json: bool) -> None:
     """List the logs with their origin, signed size and verifier key."""
     with ctx.session() as session:
-        rows = [
-            {"id": log.id, "origin": log.origin, "vkey": log.vkey, "size": store.latest_checkpoint(session, log.id).size}
-            for log in store.list_logs(session)
-        ]
+        rows = logs_json(session)
     if as_json:
         click.echo(json.dumps(rows, indent=2))
         return
@@ -164,15 +161,7 @@ def ledger_prove(ctx: _Context, log_id: str, index: int, size: int | None) -> No
             proof = store.prove_inclusion(session, log_id, index, size)
         except LedgerError as exc:
             raise _fail(exc) from exc
-    out: dict[str, Any] = {
-        "index": proof.index,
-        "tree_size": proof.tree_size,
-        "leaf_hash": b64(proof.leaf_hash),
-        "leaf_b64": b64(proof.leaf),
-        "root_hash": b64(proof.root),
-        "proof": [b64(h) for h in proof.path],
-        "checkpoint": proof.checkpoint.decode(),
-    }
+    out = inclusion_json(proof)
     click.echo(json.dumps(out, indent=2, ensure_ascii=False))
 
 

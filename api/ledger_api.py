@@ -13,6 +13,7 @@ from ledger.errors import EntryError, NoSuchCheckpoint, ProofError
 from ledger.note import b64
 
 from .db import get_session
+from .ledger_json import consistency_json, inclusion_json, logs_json
 from .schemas import MAX_ENTRIES, CheckpointsQuery, ConsistencyQuery, EntriesQuery, InclusionQuery, SizeSchema
 
 bp = Blueprint("ledger", __name__, url_prefix="/api/v1/ledger")
@@ -46,13 +47,7 @@ def _text(body: bytes | str) -> Response:
 
 @bp.get("/logs")
 def list_logs() -> Response:
-    session = get_session()
-    return jsonify(
-        [
-            {"id": log.id, "origin": log.origin, "vkey": log.vkey, "size": store.latest_checkpoint(session, log.id).size}
-            for log in store.list_logs(session)
-        ]
-    )
+    return jsonify(logs_json(get_session()))
 
 
 @bp.get("/logs/<log_id>/vkey")
@@ -101,17 +96,7 @@ def inclusion(log_id: str) -> Response:
         proof = store.prove_inclusion(get_session(), log_id, args["index"], args["tree_size"])
     except NoSuchCheckpoint as exc:
         raise _unsigned(exc, ("tree_size", args["tree_size"])) from exc
-    return jsonify(
-        {
-            "index": proof.index,
-            "tree_size": proof.tree_size,
-            "leaf_hash": b64(proof.leaf_hash),
-            "leaf_b64": b64(proof.leaf),
-            "root_hash": b64(proof.root),
-            "proof": [b64(h) for h in proof.path],
-            "checkpoint": proof.checkpoint.decode(),
-        }
-    )
+    return jsonify(inclusion_json(proof))
 
 
 @bp.get("/logs/<log_id>/proof/consistency")
@@ -121,14 +106,4 @@ def consistency(log_id: str) -> Response:
         proof = store.prove_consistency(get_session(), log_id, args["old_size"], args["new_size"])
     except NoSuchCheckpoint as exc:
         raise _unsigned(exc, ("old_size", args["old_size"]), ("new_size", args["new_size"])) from exc
-    return jsonify(
-        {
-            "old_size": proof.old.size,
-            "old_root": b64(proof.old.root),
-            "new_size": proof.new.size,
-            "new_root": b64(proof.new.root),
-            "proof": [b64(h) for h in proof.path],
-            "old_checkpoint": proof.old.note.decode(),
-            "new_checkpoint": proof.new.note.decode(),
-        }
-    )
+    return jsonify(consistency_json(proof))
