@@ -143,7 +143,10 @@ def ledger_checkpoint(ctx: _Context, log_id: str, size: int | None) -> None:
     """Print the latest (or an archived) signed checkpoint, byte for byte."""
     with ctx.session() as session:
         try:
-            cp = store.latest_checkpoint(session, log_id) if size is None else store.get_checkpoint(session, log_id, size)
+            if size is None:
+                cp = store.latest_checkpoint(session, log_id)
+            else:
+                cp = store.get_checkpoint(session, log_id, size)
         except LedgerError as exc:
             raise _fail(exc) from exc
     click.echo(cp.note.decode(), nl=False)
@@ -257,10 +260,8 @@ def serve(ctx: _Context, host: str, port: int, workers: int) -> None:
         click.echo(f"  {log.id}: {log.vkey}")
     click.echo(f"serving on http://{host}:{port}/")
     gunicorn = shutil.which("gunicorn", path=os.path.dirname(sys.executable)) or "gunicorn"
-    os.execv(
-        gunicorn,
-        [gunicorn, "--bind", f"{host}:{port}", "--workers", str(workers), "--access-logfile", "-", "api.app:create_app()"],
-    )
+    args = ["--bind", f"{host}:{port}", "--workers", str(workers), "--access-logfile", "-"]
+    os.execv(gunicorn, [gunicorn, *args, "api.app:create_app()"])
 
 
 def _now() -> datetime:

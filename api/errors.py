@@ -53,9 +53,7 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(LedgerError)
     def _ledger(exc: LedgerError) -> tuple[Response, int]:
-        for kind, status, code in STATUS:
-            if isinstance(exc, kind):
-                break
+        status, code = next((status, code) for kind, status, code in STATUS if isinstance(exc, kind))
         if status >= 500:
             log.error("%s %s: %s", request.method, request.path, exc)
         return error_response(status, code, str(exc))
@@ -73,6 +71,8 @@ def init_app(app: Flask) -> None:
 
 def _summary(messages: Any) -> str:
     """One line naming each bad field and what is wrong with it."""
-    if isinstance(messages, dict):
-        return "; ".join(f"{field}: {' '.join(map(str, msgs)) if isinstance(msgs, list) else msgs}" for field, msgs in messages.items())
-    return str(messages)
+    if not isinstance(messages, dict):
+        return str(messages)
+    return "; ".join(
+        f"{field}: {' '.join(map(str, msgs)) if isinstance(msgs, list) else msgs}" for field, msgs in messages.items()
+    )

@@ -40,7 +40,9 @@ def _fill(engine: sa.Engine, size: int, signer: Signer) -> float:
         session.commit()
         for first in range(0, size, BATCH):
             count = min(BATCH, size - first)
-            entries = [{"type": "deposit", "volunteer": f"vol-{(first + i) % 997:04d}", "minutes": 60} for i in range(count)]
+            entries = [
+                {"type": "deposit", "volunteer": f"vol-{(first + i) % 997:04d}", "minutes": 60} for i in range(count)
+            ]
             store.append(session, "bench", entries, signer=signer, at=at)
             session.commit()
             print(f"\r  filled {first + count}/{size}", end="", file=sys.stderr, flush=True)

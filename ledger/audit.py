@@ -198,7 +198,9 @@ class _Walk:
             self.fail("leaf has no type", index=index)
         return merkle.leaf_hash(data), leaf.get("prev")
 
-    def _check_hash(self, stored: Iterator[tuple[Any, ...]], level: int, node: int, expected: bytes, index: int) -> None:
+    def _check_hash(
+        self, stored: Iterator[tuple[Any, ...]], level: int, node: int, expected: bytes, index: int
+    ) -> None:
         position = merkle.stored_hash_index(level, node)
         got = next(stored, None)
         span = f"leaves [{node << level}, {(node + 1) << level})"

@@ -51,7 +51,7 @@ def append_many(url: str, key_dir: str, worker: int, start: float) -> WorkerResu
                 {"type": "deposit", "account": f"acct-w{worker}-{n}-{i}", "minutes": 15 * (i + 1)}
                 for i in range(rng.randint(1, 3))
             ]
-            for attempt in range(MAX_RETRIES):
+            for _attempt in range(MAX_RETRIES):
                 with Session(engine) as db:
                     try:
                         got = writer.append(db, LOG, entries, at=datetime.now(timezone.utc))
