@@ -37,6 +37,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     statuses = integrity.check_logs(engine, keyring, full=settings.startup_check == "full")
     app.extensions["timebank.writer"] = Writer(keyring, {s.id: s.problem or "" for s in statuses if not s.ok})
 
+    engine.dispose()  # no pooled connection may cross a fork (gunicorn --preload); reopened on use
     app.register_blueprint(ledger_api.bp)
     app.register_blueprint(health.bp)
     app.register_blueprint(pages.bp)

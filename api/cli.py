@@ -260,7 +260,9 @@ def serve(ctx: _Context, host: str, port: int, workers: int) -> None:
         click.echo(f"  {log.id}: {log.vkey}")
     click.echo(f"serving on http://{host}:{port}/")
     gunicorn = shutil.which("gunicorn", path=os.path.dirname(sys.executable)) or "gunicorn"
-    args = ["--bind", f"{host}:{port}", "--workers", str(workers), "--access-logfile", "-"]
+    # --preload: the app (and its start-up check of every log) is built once, before the fork,
+    # so a long check never runs into gunicorn's worker timeout.
+    args = ["--bind", f"{host}:{port}", "--workers", str(workers), "--preload", "--access-logfile", "-"]
     os.execv(gunicorn, [gunicorn, *args, "api.app:create_app()"])
 
 

@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from . import store
-from .errors import LogTampered
+from .errors import AppendConflict, LogTampered
 from .keys import Keyring
 
 
@@ -44,5 +44,7 @@ class Writer:
         Raises what `store.create_log` and `Keyring.load_or_create` raise.
         """
         store.check_log_id(log_id)
+        if any(log.id == log_id or log.origin == origin for log in store.list_logs(session)):
+            raise AppendConflict(f"a log with id {log_id!r} or origin {origin!r} already exists")
         signer = self.keyring.load_or_create(log_id, origin)
         return store.create_log(session, log_id=log_id, origin=origin, signer=signer, at=at)
