@@ -207,6 +207,11 @@ def check_head(session: Session, log_id: str, verifier: Verifier) -> StoredCheck
     Raises LogTampered when the stored leaves run past or short of it, its signature fails,
     or the stored hashes give another root.
     """
+    return _verified_head(session, log_id, verifier)[0]
+
+
+def _verified_head(session: Session, log_id: str, verifier: Verifier) -> tuple[StoredCheckpoint, merkle.Frontier]:
+    """`check_head`, also returning the tree's right edge, which an append goes on from."""
     head = latest_checkpoint(session, log_id)
     try:
         signed = verifier.open_checkpoint(head.note)
@@ -219,10 +224,10 @@ def check_head(session: Session, log_id: str, verifier: Verifier) -> StoredCheck
         raise LogTampered(log_id, head.size, f"{size - head.size} stored leaves are not covered by a signed checkpoint")
     if size < head.size:
         raise LogTampered(log_id, size, f"leaves [{size}, {head.size}) signed in a checkpoint are missing")
-    root = merkle.tree_root(size, hash_reader(session, log_id))
-    if not merkle.equal(root, head.root):
+    frontier = merkle.Frontier.at(size, hash_reader(session, log_id))
+    if not merkle.equal(frontier.root(), head.root):
         raise LogTampered(log_id, None, f"stored tree of size {size} does not match its signed root")
-    return head
+    return head, frontier
 
 
 def append(
@@ -241,10 +246,8 @@ def append(
     info = _lock(session, log_id)
     if signer.vkey != info.vkey:
         raise CheckpointError(f"the signing key is not log {log_id!r}'s key")
-    head = check_head(session, log_id, signer.verifier)
-    read = hash_reader(session, log_id)
-    frontier = merkle.Frontier.at(head.size, read)
-    prev = read([(0, head.size - 1)])[0] if head.size else merkle.EMPTY_ROOT
+    head, frontier = _verified_head(session, log_id, signer.verifier)
+    prev = hash_reader(session, log_id)([(0, head.size - 1)])[0] if head.size else merkle.EMPTY_ROOT
 
     leaf_rows: list[dict[str, Any]] = []
     hash_rows: list[dict[str, Any]] = []
