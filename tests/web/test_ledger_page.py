@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
+from playwright.sync_api import expect
 
 from ledger.keys import key_path, load_key
 from timebank.demo import BANKS
@@ -192,7 +193,8 @@ def test_the_copy_button_copies_the_verifier_key(demo_site: Site, new_page: NewP
     page = _open(new_page, demo_site.url + "/", permissions=["clipboard-read", "clipboard-write"])
     log_id = LOG_IDS[1]
     page.locator(f"#log-{log_id} button.copy-button").click()
-    assert page.locator(f"#log-{log_id} .copy-status").inner_text() == "已复制"
+    # The clipboard write is asynchronous: wait (up to 5 s) for the page to say it is done.
+    expect(page.locator(f"#log-{log_id} .copy-status")).to_have_text("已复制", timeout=5000)
     expected = load_key(key_path(demo_site.key_dir, log_id), demo_site.origin_of(log_id)).vkey
     assert page.evaluate("navigator.clipboard.readText()") == expected
 
