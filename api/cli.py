@@ -7,6 +7,7 @@ import os
 import shutil
 import sys
 from datetime import datetime, timezone
+from typing import BinaryIO
 
 import click
 from sqlalchemy.engine import Engine
@@ -16,7 +17,7 @@ from ledger import audit, store
 from ledger.database import create_engine
 from ledger.errors import LedgerError
 from ledger.keys import Keyring
-from ledger.note import CheckpointError, Verifier
+from ledger.note import CheckpointError, Verifier, parse_checkpoint
 from ledger.writer import Writer
 
 from . import migrate
@@ -176,8 +177,17 @@ def ledger_prove(ctx: _Context, log_id: str, index: int, size: int | None) -> No
     multiple=True,
     help="A trusted verifier key (as published); repeat for several logs. Default: each log's key file.",
 )
+@click.option(
+    "--checkpoint",
+    "kept_files",
+    multiple=True,
+    type=click.File("rb"),
+    help="A signed checkpoint you saved earlier (repeatable): the log must still hold it.",
+)
 @pass_ctx
-def ledger_verify(ctx: _Context, log_ids: tuple[str, ...], vkeys: tuple[str, ...]) -> None:
+def ledger_verify(
+    ctx: _Context, log_ids: tuple[str, ...], vkeys: tuple[str, ...], kept_files: tuple[BinaryIO, ...]
+) -> None:
     """Verify whole logs (default: all): every leaf, the hash chain, the tree, every checkpoint.
 
     Exits 0 when all is intact; otherwise 1, naming the log and the first bad index.
@@ -186,6 +196,13 @@ def ledger_verify(ctx: _Context, log_ids: tuple[str, ...], vkeys: tuple[str, ...
         trusted = {v.name: v for v in (Verifier.from_vkey(k) for k in vkeys)}
     except CheckpointError as exc:
         raise click.BadParameter(str(exc), param_hint="--vkey") from exc
+    kept: dict[str, list[bytes]] = {}
+    for kept_file in kept_files:
+        note = kept_file.read()
+        try:
+            kept.setdefault(parse_checkpoint(note.partition(b"\n\n")[0] + b"\n").origin, []).append(note)
+        except CheckpointError as exc:
+            raise click.BadParameter(f"{kept_file.name}: {exc}", param_hint="--checkpoint") from exc
     keyring = Keyring(ctx.settings.key_dir)
     failed = False
     with ctx.session() as session:
@@ -208,13 +225,22 @@ def ledger_verify(ctx: _Context, log_ids: tuple[str, ...], vkeys: tuple[str, ...
                 failed = True
                 continue
             total = audit.count_leaves(session, info.id)
-            with click.progressbar(length=total, label=f"verifying {info.id}", file=sys.stderr) as bar:
-                report = audit.verify_log(session, info.id, verifier, progress=bar.update)
+            try:
+                with click.progressbar(length=total, label=f"verifying {info.id}", file=sys.stderr) as bar:
+                    report = audit.verify_log(
+                        session, info.id, verifier, progress=bar.update, kept=kept.pop(info.origin, [])
+                    )
+            except CheckpointError as exc:
+                message = f"a kept checkpoint of {info.origin}: {exc}"
+                raise click.BadParameter(message, param_hint="--checkpoint") from exc
             if report.ok:
                 click.echo(f"OK   log {info.id}: {report.size} entries, {report.checkpoints} checkpoints verified")
             else:
                 click.echo(f"FAIL {report.problem}", err=True)
                 failed = True
+    for origin in kept:
+        click.echo(f"FAIL a kept checkpoint names {origin}, which is not among the logs verified", err=True)
+        failed = True
     if failed:
         sys.exit(1)
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import base64
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -75,15 +75,20 @@ def verify_log(
     *,
     progress: Callable[[int], None] | None = None,
     page: int = PAGE,
+    kept: Sequence[bytes] = (),
 ) -> Report:
     """Verify log `log_id` against the trusted `verifier`; never raises for bad data, reports it.
 
-    Raises UnknownLog when there is no such log.
+    `kept` are signed checkpoints an auditor saved earlier: the stored log must still hold each
+    one's size and root, which exposes a rollback that also deleted the later checkpoints.
+    Raises UnknownLog when there is no such log, CheckpointError when a kept checkpoint is not
+    this log's or does not verify under `verifier`.
     """
     row = session.execute(sa.select(logs).where(logs.c.id == log_id)).one_or_none()
     if row is None:
         raise UnknownLog(log_id)
-    state = _Walk(session, log_id, verifier, page)
+    witnessed = {cp.size: cp.root for cp in (verifier.open_checkpoint(note) for note in kept)}
+    state = _Walk(session, log_id, verifier, page, witnessed)
     try:
         if row.origin != verifier.name:
             state.fail(f"origin {row.origin!r} is not the trusted key's name {verifier.name!r}")
@@ -98,8 +103,11 @@ def verify_log(
 class _Walk:
     """One pass over leaves, stored hashes and checkpoints, all in increasing order."""
 
-    def __init__(self, session: Session, log_id: str, verifier: Verifier, page: int) -> None:
+    def __init__(
+        self, session: Session, log_id: str, verifier: Verifier, page: int, witnessed: dict[int, bytes]
+    ) -> None:
         self.session = session
+        self.witnessed = witnessed
         self.log_id = log_id
         self.verifier = verifier
         self.page = page
@@ -176,6 +184,13 @@ class _Walk:
                 f"the log ends at {index} leaves but a checkpoint signs {next_cp[0]}: leaves were removed",
                 index=index,
             )
+        beyond = [size for size in self.witnessed if size > index]
+        if beyond:
+            self.fail(
+                f"a checkpoint you kept signs {max(beyond)} entries but the log holds {index}: "
+                "entries were removed (a rollback)",
+                index=index,
+            )
         extra = next(stored_hashes, None)
         if extra is not None:
             self.fail(f"stored hash at position {extra[0]} belongs to no leaf", index=index)
@@ -215,6 +230,12 @@ class _Walk:
         self, current: tuple[Any, ...] | None, rest: Iterator[tuple[Any, ...]]
     ) -> tuple[Any, ...] | None:
         """Check every checkpoint whose size the walk has reached; return the next one ahead."""
+        kept_root = self.witnessed.get(self.frontier.size)
+        if kept_root is not None and not merkle.equal(kept_root, self.frontier.root()):
+            self.fail(
+                "the stored leaves do not give the root of the checkpoint you kept: history was rewritten",
+                checkpoint_size=self.frontier.size,
+            )
         while current is not None and current[0] <= self.frontier.size:
             size, root, note = current[0], bytes(current[1]), bytes(current[2])
             try:
