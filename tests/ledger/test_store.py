@@ -1,4 +1,4 @@
-"""The SQL store: create, append with signed checkpoints, exact leaf bytes, refusals, proofs."""
+"""The SQL store: create, append with signed checkpoints, exact leaf bytes, refusals."""
 
 from __future__ import annotations
 
@@ -6,19 +6,16 @@ import base64
 import hashlib
 import json
 import re
-from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Mapping
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import naive
 import pytest
-import sqlalchemy as sa
-from sqlalchemy.engine import Engine
+from factories import append_batches, make_entry, make_log, make_signer, raw_leaves, stored_rows
 from sqlalchemy.orm import Session
 
 from ledger import canonical, merkle, store
-from ledger.database import checkpoints, hashes, leaves
 from ledger.errors import (
     AppendConflict,
     CanonicalError,
@@ -27,75 +24,10 @@ from ledger.errors import (
     NoSuchCheckpoint,
     UnknownLog,
 )
-from ledger.merkle import Coord
 from ledger.note import Checkpoint, Signer
 
 EMPTY_B64 = "47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU="
 AT_FORMAT = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z")
-
-
-# --- factories ----------------------------------------------------------------------------------
-
-
-def make_signer(log_id: str = "demo") -> Signer:
-    """A fresh key for a test log named timebank.test/<log_id> (as conftest's; not imported, since
-    `conftest` names more than one module once sub-suites have their own)."""
-    return Signer.generate(f"timebank.test/{log_id}")
-
-
-def make_log(session: Session, now: datetime, log_id: str = "demo") -> Signer:
-    """Create log `log_id` (origin timebank.test/<log_id>) and return its signer."""
-    signer = make_signer(log_id)
-    store.create_log(session, log_id=log_id, origin=signer.name, signer=signer, at=now)
-    return signer
-
-
-def make_entry(n: int, **extra: Any) -> dict[str, Any]:
-    """A plausible entry: a deposit of `n` minutes to an opaque account."""
-    return {"type": "deposit", "account": f"acct-{n:04d}", "minutes": 30 + n, **extra}
-
-
-def append_batches(
-    session: Session, log_id: str, signer: Signer, sizes: Sequence[int], now: datetime
-) -> list[store.Receipt]:
-    """Append batches of the given sizes, one checkpoint each; return every receipt."""
-    receipts: list[store.Receipt] = []
-    for batch in sizes:
-        start = len(receipts)
-        entries = [make_entry(start + i) for i in range(batch)]
-        receipts += store.append(session, log_id, entries, signer=signer, at=now)
-    return receipts
-
-
-def stored_rows(session: Session, log_id: str) -> tuple[int, int, int]:
-    """How many leaf, hash and checkpoint rows the log has."""
-    counts = []
-    for table in (leaves, hashes, checkpoints):
-        counts.append(session.execute(sa.select(sa.func.count()).where(table.c.log_id == log_id)).scalar_one())
-    return counts[0], counts[1], counts[2]
-
-
-def raw_leaves(session: Session, log_id: str) -> list[bytes]:
-    """The leaf bytes straight from the table, in seq order."""
-    rows = session.execute(
-        sa.select(leaves.c.data).where(leaves.c.log_id == log_id).order_by(leaves.c.seq)
-    ).scalars()
-    return [bytes(data) for data in rows]
-
-
-@contextmanager
-def counting_statements(engine: Engine) -> Iterator[list[str]]:
-    """Collect every SQL statement the engine sends while the block runs."""
-    statements: list[str] = []
-
-    def record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-        statements.append(statement)
-
-    sa.event.listen(engine, "before_cursor_execute", record)
-    try:
-        yield statements
-    finally:
-        sa.event.remove(engine, "before_cursor_execute", record)
 
 
 # --- creating a log -----------------------------------------------------------------------------
@@ -154,9 +86,7 @@ def test_appending_one_entry_gives_seq_0_and_a_receipt_signed_at_size_1(session:
     assert store.latest_checkpoint(session, "demo").size == 1
 
 
-def test_appending_a_batch_gives_consecutive_seqs_and_receipts_at_the_new_size(
-    session: Session, now: datetime
-) -> None:
+def test_appending_a_batch_gives_consecutive_seqs_and_receipts_at_the_new_size(session: Session, now: datetime) -> None:
     signer = make_log(session, now)
     store.append(session, "demo", [make_entry(0)], signer=signer, at=now)
     receipts = store.append(session, "demo", [make_entry(n) for n in range(1, 5)], signer=signer, at=now)
@@ -220,7 +150,7 @@ def test_the_stored_bytes_are_exactly_canonical_json_and_served_unchanged(sessio
     signer = make_log(session, now)
     entries = [
         {"type": "deposit", "service": "助餐", "minutes": 60, "zeta": 1, "alpha": {"b": [1, 2], "a": "x"}},
-        {"type": "reversal", "corrects": 0, "reason": "entered twice \"by mistake\"\n"},
+        {"type": "reversal", "corrects": 0, "reason": 'entered twice "by mistake"\n'},
     ]
     receipts = store.append(session, "demo", entries, signer=signer, at=now)
     stored = raw_leaves(session, "demo")
@@ -399,215 +329,3 @@ def test_a_bad_log_id_is_refused(session: Session, now: datetime, log_id: str) -
 def test_a_bad_origin_is_refused(session: Session, now: datetime, origin: str) -> None:
     with pytest.raises(CheckpointError):
         store.create_log(session, log_id="demo", origin=origin, signer=make_signer("demo"), at=now)
-
-
-# --- the append-only triggers -------------------------------------------------------------------
-
-
-def committed_log(engine: Engine, now: datetime) -> None:
-    """Commit a log `demo` with three leaves, so every ledger table has rows."""
-    with Session(engine) as db:
-        signer = make_log(db, now)
-        append_batches(db, "demo", signer, [3], now)
-        db.commit()
-
-
-UPDATES = {
-    "ledger_log": "UPDATE ledger_log SET origin = 'timebank.test/forged'",
-    "ledger_leaf": "UPDATE ledger_leaf SET data = data WHERE seq = 1",
-    "ledger_hash": "UPDATE ledger_hash SET position = position + 1000",
-    "ledger_checkpoint": "UPDATE ledger_checkpoint SET root = root",
-}
-
-
-@pytest.mark.parametrize("table", sorted(UPDATES))
-def test_the_ledger_tables_refuse_update(fresh_engine: Engine, now: datetime, table: str) -> None:
-    committed_log(fresh_engine, now)
-    with pytest.raises(sa.exc.DBAPIError, match="append-only"):
-        with fresh_engine.begin() as conn:
-            conn.exec_driver_sql(UPDATES[table])
-
-
-@pytest.mark.parametrize("table", sorted(UPDATES))
-def test_the_ledger_tables_refuse_delete(fresh_engine: Engine, now: datetime, table: str) -> None:
-    committed_log(fresh_engine, now)
-    with pytest.raises(sa.exc.DBAPIError, match="append-only"):
-        with fresh_engine.begin() as conn:
-            conn.exec_driver_sql(f"DELETE FROM {table}")
-    with fresh_engine.connect() as conn:
-        assert conn.exec_driver_sql(f"SELECT count(*) FROM {table}").scalar_one() > 0
-
-
-@pytest.mark.parametrize("table", sorted(UPDATES))
-def test_the_ledger_tables_refuse_truncate_on_postgresql(fresh_engine: Engine, now: datetime, table: str) -> None:
-    if fresh_engine.dialect.name != "postgresql":
-        pytest.skip("TRUNCATE is PostgreSQL's (SQLite has only DELETE)")
-    committed_log(fresh_engine, now)
-    with pytest.raises(sa.exc.DBAPIError, match="append-only"):
-        with fresh_engine.begin() as conn:
-            conn.exec_driver_sql(f"TRUNCATE {table} CASCADE")
-
-
-def test_the_ledger_tables_still_take_inserts(fresh_engine: Engine, now: datetime) -> None:
-    committed_log(fresh_engine, now)
-    with Session(fresh_engine) as db:
-        assert store.stored_size(db, "demo") == 3
-
-
-# --- proofs -------------------------------------------------------------------------------------
-
-
-SMALL_BATCHES = [1, 2, 1, 4, 3, 1, 5]  # signed sizes 0, 1, 3, 4, 8, 11, 12, 17
-
-
-def test_inclusion_proofs_verify_for_every_index_at_every_signed_size(session: Session, now: datetime) -> None:
-    signer = make_log(session, now)
-    append_batches(session, "demo", signer, SMALL_BATCHES, now)
-    data = raw_leaves(session, "demo")
-    sizes = [cp.size for cp in store.list_checkpoints(session, "demo")]
-    assert sorted(sizes) == [0, 1, 3, 4, 8, 11, 12, 17]
-    for size in sizes:
-        cp = store.get_checkpoint(session, "demo", size)
-        for index in range(size):
-            proof = store.prove_inclusion(session, "demo", index, size)
-            assert (proof.index, proof.tree_size, proof.leaf, proof.checkpoint) == (index, size, data[index], cp.note)
-            assert proof.leaf_hash == merkle.leaf_hash(data[index])
-            assert proof.root == cp.root
-            assert proof.path == naive.path(index, data[:size])
-            merkle.verify_inclusion(index, size, proof.leaf_hash, proof.path, proof.root)
-
-
-def test_an_inclusion_proof_defaults_to_the_latest_checkpoint(session: Session, now: datetime) -> None:
-    signer = make_log(session, now)
-    append_batches(session, "demo", signer, SMALL_BATCHES, now)
-    proof = store.prove_inclusion(session, "demo", 5)
-    assert proof.tree_size == 17
-    merkle.verify_inclusion(5, 17, proof.leaf_hash, proof.path, proof.root)
-
-
-def test_consistency_proofs_verify_for_every_pair_of_signed_sizes(session: Session, now: datetime) -> None:
-    signer = make_log(session, now)
-    append_batches(session, "demo", signer, SMALL_BATCHES, now)
-    data = raw_leaves(session, "demo")
-    sizes = sorted(cp.size for cp in store.list_checkpoints(session, "demo"))
-    for new in sizes:
-        for old in (s for s in sizes if s <= new):
-            proof = store.prove_consistency(session, "demo", old, new)
-            assert (proof.old.size, proof.new.size) == (old, new)
-            assert proof.path == naive.proof(old, data[:new])
-            merkle.verify_consistency(old, new, proof.old.root, proof.new.root, proof.path)
-            signer.verifier.open_checkpoint(proof.old.note)
-            signer.verifier.open_checkpoint(proof.new.note)
-
-
-def test_a_consistency_proof_defaults_to_the_latest_checkpoint(session: Session, now: datetime) -> None:
-    signer = make_log(session, now)
-    append_batches(session, "demo", signer, SMALL_BATCHES, now)
-    proof = store.prove_consistency(session, "demo", 3)
-    assert proof.new.size == 17
-    merkle.verify_consistency(3, 17, proof.old.root, proof.new.root, proof.path)
-
-
-def test_proofs_at_an_unsigned_size_are_refused(session: Session, now: datetime) -> None:
-    signer = make_log(session, now)
-    append_batches(session, "demo", signer, SMALL_BATCHES, now)
-    with pytest.raises(NoSuchCheckpoint):
-        store.prove_inclusion(session, "demo", 0, 2)
-    with pytest.raises(NoSuchCheckpoint):
-        store.prove_inclusion(session, "demo", 0, 18)
-    with pytest.raises(NoSuchCheckpoint):
-        store.prove_consistency(session, "demo", 2, 17)
-    with pytest.raises(NoSuchCheckpoint):
-        store.prove_consistency(session, "demo", 3, 5)
-
-
-def test_proofs_with_a_bad_index_or_sizes_are_refused(session: Session, now: datetime) -> None:
-    signer = make_log(session, now)
-    append_batches(session, "demo", signer, SMALL_BATCHES, now)
-    with pytest.raises(merkle.ProofError):
-        store.prove_inclusion(session, "demo", 17, 17)
-    with pytest.raises(merkle.ProofError):
-        store.prove_inclusion(session, "demo", 0, 0)
-    with pytest.raises(merkle.ProofError):
-        store.prove_consistency(session, "demo", 12, 8)
-
-
-# --- proofs cost O(log n) reads -----------------------------------------------------------------
-
-
-def big_log(session: Session, now: datetime) -> Signer:
-    """A log of 1000 leaves appended in batches of 100 (signed sizes 0, 100, …, 1000)."""
-    signer = make_log(session, now)
-    for start in range(0, 1000, 100):
-        entries = [make_entry(n) for n in range(start, start + 100)]
-        store.append(session, "demo", entries, signer=signer, at=now)
-    return signer
-
-
-def recording_hash_reader(monkeypatch: pytest.MonkeyPatch) -> list[list[Coord]]:
-    """Make store.hash_reader record the coordinates of every read; return the record."""
-    calls: list[list[Coord]] = []
-    real = store.hash_reader
-
-    def wrapped(session: Session, log_id: str) -> merkle.HashReader:
-        read = real(session, log_id)
-
-        def recording(coords: Sequence[Coord]) -> Sequence[bytes]:
-            calls.append(list(coords))
-            return read(coords)
-
-        return recording
-
-    monkeypatch.setattr(store, "hash_reader", wrapped)
-    return calls
-
-
-@pytest.mark.parametrize(("index", "size"), [(0, 1000), (511, 1000), (999, 1000), (0, 100), (77, 100), (450, 500)])
-def test_an_inclusion_proof_takes_a_few_statements_and_log_n_hash_reads(
-    session: Session, engine: Engine, now: datetime, monkeypatch: pytest.MonkeyPatch, index: int, size: int
-) -> None:
-    big_log(session, now)
-    calls = recording_hash_reader(monkeypatch)
-    with counting_statements(engine) as statements:
-        proof = store.prove_inclusion(session, "demo", index, size)
-    merkle.verify_inclusion(index, size, proof.leaf_hash, proof.path, proof.root)
-    assert 1 <= len(statements) <= 3, statements  # the checkpoint, the leaf, the hashes
-    assert len(calls) == 1
-    assert len(calls[0]) <= 2 * size.bit_length()
-
-
-@pytest.mark.parametrize(("old", "new"), [(100, 1000), (700, 1000), (300, 900), (0, 1000), (1000, 1000)])
-def test_a_consistency_proof_takes_a_few_statements_and_log_n_hash_reads(
-    session: Session, engine: Engine, now: datetime, monkeypatch: pytest.MonkeyPatch, old: int, new: int
-) -> None:
-    big_log(session, now)
-    calls = recording_hash_reader(monkeypatch)
-    with counting_statements(engine) as statements:
-        proof = store.prove_consistency(session, "demo", old, new)
-    merkle.verify_consistency(old, new, proof.old.root, proof.new.root, proof.path)
-    assert 1 <= len(statements) <= 3, statements  # two checkpoints, the hashes (none for an empty proof)
-    assert len(calls) <= 1
-    assert sum(len(c) for c in calls) <= 2 * new.bit_length()
-
-
-def test_the_statements_of_an_inclusion_proof_do_not_grow_with_the_log(
-    session: Session, engine: Engine, now: datetime
-) -> None:
-    big_log(session, now)
-    counts = []
-    for size in (100, 200, 400, 800, 1000):
-        with counting_statements(engine) as statements:
-            store.prove_inclusion(session, "demo", size // 3, size)
-        counts.append(len(statements))
-    assert len(set(counts)) == 1 and 1 <= counts[0] <= 5, counts
-
-
-def test_appending_reads_only_log_n_stored_hashes(
-    session: Session, engine: Engine, now: datetime, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    signer = big_log(session, now)
-    calls = recording_hash_reader(monkeypatch)
-    with counting_statements(engine) as statements:
-        store.append(session, "demo", [make_entry(1000)], signer=signer, at=now)
-    assert sum(len(c) for c in calls) <= 3 * (1001).bit_length(), calls
-    assert 1 <= len(statements) <= 12, statements
