@@ -8,7 +8,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-DEFAULT_INSTANCE = Path(__file__).resolve().parent.parent / "instance"
+_CHECKOUT = Path(__file__).resolve().parent.parent
+
+
+def default_instance() -> Path:
+    """`instance/` of the source checkout; for an installed package, of the working directory."""
+    root = _CHECKOUT if (_CHECKOUT / "pyproject.toml").is_file() else Path.cwd()
+    return root / "instance"
+
 STARTUP_CHECKS = ("full", "head")
 
 
@@ -41,7 +48,7 @@ class Settings:
         """Read settings from `environ` (default: the process environment), creating the instance
         folder and, when no SECRET_KEY is given, a secret key file in it."""
         env = os.environ if environ is None else environ
-        instance = Path(env.get("TIMEBANK_INSTANCE") or DEFAULT_INSTANCE).resolve()
+        instance = Path(env.get("TIMEBANK_INSTANCE") or default_instance()).resolve()
         instance.mkdir(parents=True, exist_ok=True)
         check = env.get("TIMEBANK_STARTUP_CHECK", "full")
         if check not in STARTUP_CHECKS:
