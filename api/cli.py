@@ -11,6 +11,7 @@ from typing import BinaryIO
 
 import click
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from ledger import audit, store
@@ -53,7 +54,17 @@ class _Context:
 pass_ctx = click.make_pass_decorator(_Context, ensure=True)
 
 
-@click.group()
+class _Main(click.Group):
+    """The command group; a database that cannot be reached is an error message, not a traceback."""
+
+    def invoke(self, ctx: click.Context) -> object:
+        try:
+            return super().invoke(ctx)
+        except OperationalError as exc:
+            raise click.ClickException(f"cannot use the database: {str(exc.orig).strip()}") from exc
+
+
+@click.group(cls=_Main)
 def main() -> None:
     """Elder-care time bank (养老服务时间银行). Settings come from the environment: DATABASE_URL,
     TIMEBANK_INSTANCE, TIMEBANK_KEY_DIR, SECRET_KEY, TIMEBANK_ORIGIN_HOST, PORT."""
@@ -274,7 +285,7 @@ def demo_load(ctx: _Context, entries: int) -> None:
 
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", type=click.IntRange(1, 65535), default=lambda: int(os.environ.get("PORT", "5000")))
+@click.option("--port", type=click.IntRange(1, 65535), envvar="PORT", default=5000, show_default=True)
 @click.option("--workers", type=click.IntRange(1, 64), default=2, show_default=True)
 @pass_ctx
 def serve(ctx: _Context, host: str, port: int, workers: int) -> None:

@@ -8,6 +8,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+
 _CHECKOUT = Path(__file__).resolve().parent.parent
 
 
@@ -17,6 +20,7 @@ def default_instance() -> Path:
     return root / "instance"
 
 STARTUP_CHECKS = ("full", "head")
+SUPPORTED_DATABASES = ("sqlite", "postgresql")
 
 
 class SettingsError(ValueError):
@@ -54,13 +58,29 @@ class Settings:
         if check not in STARTUP_CHECKS:
             raise SettingsError(f"TIMEBANK_STARTUP_CHECK must be one of {', '.join(STARTUP_CHECKS)}, not {check!r}")
         return cls(
-            database_url=env.get("DATABASE_URL") or f"sqlite:///{instance / 'timebank.sqlite3'}",
+            database_url=_database_url(env.get("DATABASE_URL") or f"sqlite:///{instance / 'timebank.sqlite3'}"),
             instance_path=instance,
             key_dir=Path(env.get("TIMEBANK_KEY_DIR") or instance / "keys").resolve(),
             secret_key=env.get("SECRET_KEY") or _stored_secret(instance / "secret_key"),
             origin_host=env.get("TIMEBANK_ORIGIN_HOST", "timebank.example.org").strip("/"),
             startup_check=check,
         )
+
+
+def _database_url(url: str) -> str:
+    """Check DATABASE_URL: SQLite or PostgreSQL (through psycopg 3, which `postgresql://` means here)."""
+    try:
+        parsed = make_url(url)
+    except ArgumentError as exc:
+        raise SettingsError(f"DATABASE_URL {url!r} is not a database URL: {exc}") from exc
+    if parsed.drivername in ("postgresql", "postgres"):
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    if parsed.get_backend_name() not in SUPPORTED_DATABASES:
+        raise SettingsError(
+            f"DATABASE_URL names {parsed.get_backend_name()!r}; timebank runs on SQLite (sqlite:///path) "
+            "or PostgreSQL (postgresql://user@host/db)"
+        )
+    return parsed.render_as_string(hide_password=False)
 
 
 def _stored_secret(path: Path) -> str:
