@@ -8,7 +8,7 @@ import pytest
 from werkzeug.datastructures import LanguageAccept
 from werkzeug.http import parse_accept_header
 
-from api import i18n, pages
+from api import charts, i18n, pages
 from ledger.store import StoredCheckpoint
 
 AT = datetime(2026, 11, 25, 9, 30, tzinfo=timezone.utc)
@@ -61,14 +61,14 @@ def _checkpoints(count: int, step: timedelta) -> list[StoredCheckpoint]:
 @pytest.mark.parametrize("lang", ["zh-CN", "en"])
 @pytest.mark.parametrize("step", [timedelta(hours=1), timedelta(days=1), timedelta(days=30), timedelta(days=400)])
 def test_chart_points_stay_inside_the_plot_and_time_labels_do_not_overlap(lang: str, step: timedelta) -> None:
-    chart = pages.growth_chart(_checkpoints(12, step), lang)
+    chart = charts.growth_chart(_checkpoints(12, step), lang)
     assert len(chart.points) == 12
     for point in chart.points:
         assert chart.left <= point.x <= chart.right and chart.top <= point.y <= chart.bottom
     assert chart.y_ticks[0].label == "0" and chart.y_ticks[-1].pos <= chart.points[-1].y
     spans = []
     for tick in chart.x_ticks:
-        width = pages._label_width(tick.label)
+        width = charts._label_width(tick.label)
         start = {"start": tick.pos, "middle": tick.pos - width / 2, "end": tick.pos - width}[tick.anchor]
         spans.append((start, start + width))
     assert spans[0][0] >= chart.left - 1 and spans[-1][1] <= chart.width
@@ -76,6 +76,6 @@ def test_chart_points_stay_inside_the_plot_and_time_labels_do_not_overlap(lang: 
 
 
 def test_a_single_checkpoint_is_drawn_in_the_middle() -> None:
-    chart = pages.growth_chart(_checkpoints(1, timedelta(0)), "zh-CN")
+    chart = charts.growth_chart(_checkpoints(1, timedelta(0)), "zh-CN")
     assert [p.x for p in chart.points] == [(chart.left + chart.right) / 2]
     assert [t.label for t in chart.x_ticks] == ["2026年11月25日"]
