@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import migrations
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy.engine import Engine
+
+import migrations
 
 SCRIPT_LOCATION = Path(migrations.__file__).resolve().parent
 
