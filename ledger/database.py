@@ -76,15 +76,16 @@ checkpoints = sa.Table(
 APPEND_ONLY_TABLES = ("ledger_log", "ledger_leaf", "ledger_hash", "ledger_checkpoint")
 
 
-def append_only_ddl(dialect: str) -> list[str]:
-    """Statements that make the ledger tables reject UPDATE and DELETE (and TRUNCATE)."""
+def append_only_ddl(dialect: str, tables: tuple[str, ...] = APPEND_ONLY_TABLES) -> list[str]:
+    """Statements that make `tables` reject UPDATE and DELETE (and TRUNCATE). A migration passes
+    its own list, so what it creates never changes when the tables here do."""
     if dialect == "postgresql":
         ddl = [
-            "CREATE FUNCTION ledger_append_only() RETURNS trigger LANGUAGE plpgsql AS $$ "
+            "CREATE OR REPLACE FUNCTION ledger_append_only() RETURNS trigger LANGUAGE plpgsql AS $$ "
             "BEGIN RAISE EXCEPTION '% on % refused: the ledger is append-only', TG_OP, TG_TABLE_NAME "
             "USING ERRCODE = 'restrict_violation'; END $$"
         ]
-        for table in APPEND_ONLY_TABLES:
+        for table in tables:
             ddl.append(
                 f"CREATE TRIGGER {table}_append_only BEFORE UPDATE OR DELETE ON {table} "
                 "FOR EACH ROW EXECUTE FUNCTION ledger_append_only()"
@@ -98,25 +99,29 @@ def append_only_ddl(dialect: str) -> list[str]:
         return [
             f"CREATE TRIGGER {table}_no_{op.lower()} BEFORE {op} ON {table} "
             f"BEGIN SELECT RAISE(ABORT, '{op} on {table} refused: the ledger is append-only'); END"
-            for table in APPEND_ONLY_TABLES
+            for table in tables
             for op in ("UPDATE", "DELETE")
         ]
     raise NotImplementedError(f"no append-only triggers for {dialect}")
 
 
-def drop_append_only_ddl(dialect: str) -> list[str]:
-    """Statements that remove what `append_only_ddl` made."""
+def drop_append_only_ddl(
+    dialect: str, tables: tuple[str, ...] = APPEND_ONLY_TABLES, *, with_function: bool = True
+) -> list[str]:
+    """Statements that remove what `append_only_ddl` made for `tables`; on PostgreSQL also the
+    shared trigger function unless `with_function` is false (other tables still use it)."""
     if dialect == "postgresql":
         ddl = []
-        for table in APPEND_ONLY_TABLES:
+        for table in tables:
             ddl.append(f"DROP TRIGGER IF EXISTS {table}_append_only ON {table}")
             ddl.append(f"DROP TRIGGER IF EXISTS {table}_no_truncate ON {table}")
-        ddl.append("DROP FUNCTION IF EXISTS ledger_append_only()")
+        if with_function:
+            ddl.append("DROP FUNCTION IF EXISTS ledger_append_only()")
         return ddl
     if dialect == "sqlite":
         return [
             f"DROP TRIGGER IF EXISTS {table}_no_{op}"
-            for table in APPEND_ONLY_TABLES
+            for table in tables
             for op in ("update", "delete")
         ]
     raise NotImplementedError(f"no append-only triggers for {dialect}")

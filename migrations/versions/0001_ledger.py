@@ -17,6 +17,9 @@ down_revision = None
 branch_labels = None
 depends_on = None
 
+# Frozen here: later revisions that add ledger tables add their own triggers.
+TABLES = ("ledger_log", "ledger_leaf", "ledger_hash", "ledger_checkpoint")
+
 
 def upgrade() -> None:
     op.create_table(
@@ -54,12 +57,12 @@ def upgrade() -> None:
         sa.ForeignKeyConstraint(["log_id"], ["ledger_log.id"], name="fk_ledger_checkpoint_log_id_ledger_log"),
         sa.PrimaryKeyConstraint("log_id", "size", name="pk_ledger_checkpoint"),
     )
-    for statement in append_only_ddl(op.get_bind().dialect.name):
+    for statement in append_only_ddl(op.get_bind().dialect.name, TABLES):
         op.execute(statement)
 
 
 def downgrade() -> None:
-    for statement in drop_append_only_ddl(op.get_bind().dialect.name):
+    for statement in drop_append_only_ddl(op.get_bind().dialect.name, TABLES):
         op.execute(statement)
     op.drop_table("ledger_checkpoint")
     op.drop_table("ledger_hash")
