@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from alembic import context
 
-from ledger.database import metadata
+from ledger.database import metadata as ledger_metadata
+from timebank.tables import metadata as domain_metadata
 
-target_metadata = metadata
+target_metadata = [ledger_metadata, domain_metadata]
 
 
 def run_migrations_online() -> None:

@@ -14,7 +14,21 @@ from alembic.script import ScriptDirectory
 from sqlalchemy.engine import Engine
 
 from api import migrate
-from ledger.database import APPEND_ONLY_TABLES, create_engine, metadata
+from ledger.database import APPEND_ONLY_TABLES, create_engine
+from ledger.database import metadata as ledger_metadata
+from timebank.tables import metadata as domain_metadata
+
+
+def all_models() -> sa.MetaData:
+    """The ledger's and the domain's tables in one metadata, as the migrations build them."""
+    combined = sa.MetaData()
+    for source in (ledger_metadata, domain_metadata):
+        for table in source.tables.values():
+            table.to_metadata(combined)
+    return combined
+
+
+metadata = all_models()
 
 
 class Databases(Protocol):

@@ -1,0 +1,552 @@
+"""People: volunteers, elders, their relatives and proxies, staff; personal data sealed at rest.
+
+Opaque ids (`vol_…`, `eld_…`) are what the ledger sees. Names, ID numbers, phones, addresses and
+health notes live only in `*_sealed` columns; an ID number is also kept as a keyed blind index so a
+person cannot register twice.
+"""
+
+from __future__ import annotations
+
+import secrets
+from datetime import date, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from ledger.writer import Writer
+
+from . import journal
+from .catalogue import CatalogueItem
+from .errors import Conflict, InvalidInput, NotFound, NotPermitted
+from .model import Base, new_id
+from .policy import RELATIONS
+from .regions import Organisation, Region, bank_of, covers, get_region
+from .sealing import Sealer
+
+SEXES = ("F", "M")
+VOLUNTEER_KINDS = ("student", "party_member", "youth", "community", "elder_helping_elder", "left_behind_woman", "other")
+VOLUNTEER_STATUSES = ("active", "suspended", "blacklisted")
+ELDER_STATUSES = ("active", "moved_away", "deceased")
+STAFF_ROLES = ("coordinator", "administrator")
+PRIORITY_TAGS = (
+    "age_80_plus", "disabled", "semi_disabled", "dementia", "lost_only_child", "empty_nest", "living_alone",
+    "left_behind", "childless_widowed", "extreme_poverty", "low_income", "special_family_planning", "handicapped",
+    "serious_illness",
+)
+SHORT_CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
+
+
+class Volunteer(Base):
+    """A registered volunteer (志愿服务登记)."""
+
+    __tablename__ = "volunteer"
+
+    id: Mapped[str] = mapped_column(sa.String(40), primary_key=True)
+    region_id: Mapped[str] = mapped_column(sa.ForeignKey("region.id"), index=True)
+    organisation_id: Mapped[str | None] = mapped_column(sa.ForeignKey("organisation.id"), index=True)
+    kind: Mapped[str] = mapped_column(sa.String(24))
+    sex: Mapped[str] = mapped_column(sa.String(1))
+    birth_date: Mapped[date]
+    name_sealed: Mapped[str] = mapped_column(sa.Text)
+    id_number_sealed: Mapped[str] = mapped_column(sa.Text)
+    id_index: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    phone_sealed: Mapped[str | None] = mapped_column(sa.Text)
+    address_sealed: Mapped[str | None] = mapped_column(sa.Text)
+    skills: Mapped[list[Any]] = mapped_column(sa.JSON, default=list)
+    status: Mapped[str] = mapped_column(sa.String(16), default="active")
+    registered_at: Mapped[datetime]
+
+
+class Elder(Base):
+    """An elder in the living register (动态数据库); `short_code` finds them in the log-hours form."""
+
+    __tablename__ = "elder"
+
+    id: Mapped[str] = mapped_column(sa.String(40), primary_key=True)
+    region_id: Mapped[str] = mapped_column(sa.ForeignKey("region.id"), index=True)
+    short_code: Mapped[str] = mapped_column(sa.String(8), unique=True)
+    sex: Mapped[str] = mapped_column(sa.String(1))
+    birth_date: Mapped[date]
+    name_sealed: Mapped[str] = mapped_column(sa.Text)
+    id_number_sealed: Mapped[str] = mapped_column(sa.Text)
+    id_index: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    phone_sealed: Mapped[str | None] = mapped_column(sa.Text)
+    address_sealed: Mapped[str | None] = mapped_column(sa.Text)
+    health_sealed: Mapped[str | None] = mapped_column(sa.Text)
+    status: Mapped[str] = mapped_column(sa.String(16), default="active")
+    heir_id: Mapped[str | None] = mapped_column(sa.String(40))
+    registered_at: Mapped[datetime]
+
+
+class Relative(Base):
+    """A family member or proxy of an elder: may confirm records and/or redeem for them.
+    `person_id` links one who is registered (a volunteer or an elder)."""
+
+    __tablename__ = "relative"
+
+    id: Mapped[str] = mapped_column(sa.String(40), primary_key=True)
+    elder_id: Mapped[str] = mapped_column(sa.ForeignKey("elder.id"), index=True)
+    relation: Mapped[str] = mapped_column(sa.String(20))
+    name_sealed: Mapped[str] = mapped_column(sa.Text)
+    phone_sealed: Mapped[str | None] = mapped_column(sa.Text)
+    person_id: Mapped[str | None] = mapped_column(sa.String(40), index=True)
+    same_household: Mapped[bool] = mapped_column(sa.Boolean, default=False)
+    may_confirm: Mapped[bool] = mapped_column(sa.Boolean, default=True)
+    may_redeem: Mapped[bool] = mapped_column(sa.Boolean, default=False)
+    added_at: Mapped[datetime]
+    removed_at: Mapped[datetime | None]
+
+
+class Staff(Base):
+    """A coordinator (社区/站点 staff, 网格员) or a region administrator, scoped to a region subtree."""
+
+    __tablename__ = "staff"
+
+    id: Mapped[str] = mapped_column(sa.String(40), primary_key=True)
+    region_id: Mapped[str] = mapped_column(sa.ForeignKey("region.id"), index=True)
+    role: Mapped[str] = mapped_column(sa.String(16))
+    name_sealed: Mapped[str] = mapped_column(sa.Text)
+    active: Mapped[bool] = mapped_column(sa.Boolean, default=True)
+    created_at: Mapped[datetime]
+
+
+class Training(Base):
+    """A training record, kept apart from service hours; `certifies` lists catalogue codes it qualifies for."""
+
+    __tablename__ = "training"
+
+    id: Mapped[str] = mapped_column(sa.String(40), primary_key=True)
+    volunteer_id: Mapped[str] = mapped_column(sa.ForeignKey("volunteer.id"), index=True)
+    course: Mapped[str] = mapped_column(sa.String(200))
+    content: Mapped[str | None] = mapped_column(sa.Text)
+    study_minutes: Mapped[int] = mapped_column(sa.Integer)
+    provider: Mapped[str] = mapped_column(sa.String(200))
+    completed_on: Mapped[date]
+    certifies: Mapped[list[Any]] = mapped_column(sa.JSON, default=list)
+    recorded_by: Mapped[str] = mapped_column(sa.String(40))
+    at: Mapped[datetime]
+
+
+class StatusChange(Base):
+    """A status change of a volunteer, elder or organisation: history, never an edit."""
+
+    __tablename__ = "status_change"
+
+    id: Mapped[str] = mapped_column(sa.String(40), primary_key=True)
+    subject_id: Mapped[str] = mapped_column(sa.String(40), index=True)
+    status: Mapped[str] = mapped_column(sa.String(16))
+    reason: Mapped[str | None] = mapped_column(sa.Text)
+    reason_salt: Mapped[str | None] = mapped_column(sa.String(40))
+    by: Mapped[str] = mapped_column(sa.String(40))
+    entry_id: Mapped[str | None] = mapped_column(sa.ForeignKey("entry.id"))
+    at: Mapped[datetime]
+
+
+class ElderTag(Base):
+    """A priority tag on an elder, with when and by whom it was added and removed."""
+
+    __tablename__ = "elder_tag"
+
+    id: Mapped[str] = mapped_column(sa.String(40), primary_key=True)
+    elder_id: Mapped[str] = mapped_column(sa.ForeignKey("elder.id"), index=True)
+    tag: Mapped[str] = mapped_column(sa.String(32))
+    added_by: Mapped[str] = mapped_column(sa.String(40))
+    added_at: Mapped[datetime]
+    removed_by: Mapped[str | None] = mapped_column(sa.String(40))
+    removed_at: Mapped[datetime | None]
+
+
+SEALED_COLUMNS: dict[type[Base], tuple[str, ...]] = {
+    Volunteer: ("name_sealed", "id_number_sealed", "phone_sealed", "address_sealed"),
+    Elder: ("name_sealed", "id_number_sealed", "phone_sealed", "address_sealed", "health_sealed"),
+    Relative: ("name_sealed", "phone_sealed"),
+    Staff: ("name_sealed",),
+}
+
+
+def where(obj: Base, column: str) -> str:
+    """The associated data a sealed column is bound to: `table.column:id`."""
+    return f"{obj.__tablename__}.{column}:{obj.id}"  # type: ignore[attr-defined]
+
+
+def seal_into(sealer: Sealer, obj: Base, **plain: str | None) -> None:
+    for name, value in plain.items():
+        setattr(obj, f"{name}_sealed", sealer.seal(value, where=where(obj, f"{name}_sealed")))
+
+
+def opened(sealer: Sealer, obj: Base) -> dict[str, str | None]:
+    """The personal data of `obj`, opened: {"name": …, "phone": …}. Raises SealError if altered."""
+    return {
+        column.removesuffix("_sealed"): sealer.open(getattr(obj, column), where=where(obj, column))
+        for column in SEALED_COLUMNS[type(obj)]
+    }
+
+
+# --- checks -------------------------------------------------------------------------------------
+
+def _text(value: str | None, field: str, limit: int, required: bool = True) -> str | None:
+    value = value.strip() if isinstance(value, str) else None
+    if not value:
+        if required:
+            raise InvalidInput(f"{field} is required", field=field)
+        return None
+    if len(value) > limit or any(ord(c) < 32 for c in value):
+        raise InvalidInput(f"{field} must be at most {limit} characters, without control characters", field=field)
+    return value
+
+
+def _phone(value: str | None, required: bool = False) -> str | None:
+    value = _text(value, "phone", 20, required)
+    if value is not None and not (value.lstrip("+").replace("-", "").replace(" ", "").isdigit()
+                                  and 5 <= len(value) <= 20):
+        raise InvalidInput("phone must be digits, spaces or '-', 5–20 characters", field="phone")
+    return value
+
+
+ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
+
+
+def check_id_number(value: str) -> str:
+    """A mainland resident ID (18 characters, with its check digit) or another document number
+    (passport, Hong Kong/Macao/Taiwan permit: 5–20 letters and digits). Raises InvalidInput."""
+    value = (value or "").strip().upper()
+    if len(value) == 18 and value[:17].isdigit():
+        check = "10X98765432"[sum(int(d) * w for d, w in zip(value[:17], ID_WEIGHTS, strict=True)) % 11]
+        if value[17] != check:
+            raise InvalidInput("ID number's check digit is wrong; please check the number", field="id_number")
+        return value
+    if 5 <= len(value) <= 20 and value.isascii() and value.isalnum() and not value.isdigit():
+        return value
+    raise InvalidInput("id_number must be an 18-character resident ID or a 5–20 character document number",
+                       field="id_number")
+
+
+def _birth(birth_date: date, at: datetime) -> date:
+    if not isinstance(birth_date, date) or birth_date > at.date() or birth_date.year < 1900:
+        raise InvalidInput("birth_date must be a real date in the past", field="birth_date")
+    return birth_date
+
+
+def age_on(birth_date: date, day: date) -> int:
+    return day.year - birth_date.year - ((day.month, day.day) < (birth_date.month, birth_date.day))
+
+
+def _unique_id(session: Session, model: type[Volunteer] | type[Elder], index: str) -> None:
+    if session.scalar(sa.select(model.id).where(model.id_index == index)) is not None:
+        raise Conflict(f"this ID number is already registered as a{'n' if model is Elder else ''} "
+                       f"{model.__tablename__}", field="id_number")
+
+
+# --- volunteers ---------------------------------------------------------------------------------
+
+def register_volunteer(
+    session: Session,
+    sealer: Sealer,
+    *,
+    region_id: str,
+    name: str,
+    sex: str,
+    birth_date: date,
+    id_number: str,
+    kind: str,
+    at: datetime,
+    phone: str | None = None,
+    address: str | None = None,
+    organisation_id: str | None = None,
+    skills: list[str] | None = None,
+) -> Volunteer:
+    """Register a volunteer by real name in a region a bank covers.
+
+    Raises InvalidInput (a field, named), NotFound (region, organisation), Refused (no bank), Conflict
+    (the ID number is registered already).
+    """
+    region = get_region(session, region_id)
+    bank_of(session, region)
+    if sex not in SEXES:
+        raise InvalidInput("sex must be F or M", field="sex")
+    if kind not in VOLUNTEER_KINDS:
+        raise InvalidInput(f"kind must be one of {', '.join(VOLUNTEER_KINDS)}", field="kind")
+    if organisation_id is not None and session.get(Organisation, organisation_id) is None:
+        raise NotFound(f"no organisation {organisation_id!r}", field="organisation_id")
+    skills = [_text(s, "skills", 50) for s in (skills or [])][:20]
+    id_number = check_id_number(id_number)
+    index = sealer.blind_index(id_number, purpose="volunteer-id")
+    _unique_id(session, Volunteer, index)
+    volunteer = Volunteer(id=new_id("vol"), region_id=region.id, organisation_id=organisation_id, kind=kind, sex=sex,
+                          birth_date=_birth(birth_date, at), id_index=index, skills=skills, status="active",
+                          registered_at=at)
+    seal_into(sealer, volunteer, name=_text(name, "name", 50), id_number=id_number, phone=_phone(phone),
+              address=_text(address, "address", 200, required=False))
+    session.add(volunteer)
+    session.flush()
+    return volunteer
+
+
+def get_volunteer(session: Session, volunteer_id: str) -> Volunteer:
+    found = session.get(Volunteer, volunteer_id)
+    if found is None:
+        raise NotFound(f"no volunteer {volunteer_id!r}", field="volunteer_id")
+    return found
+
+
+def add_training(
+    session: Session,
+    *,
+    volunteer_id: str,
+    course: str,
+    study_minutes: int,
+    provider: str,
+    completed_on: date,
+    recorded_by: str,
+    at: datetime,
+    content: str | None = None,
+    certifies: list[str] | None = None,
+) -> Training:
+    """Record a completed training; `certifies` names the catalogue items it qualifies for.
+
+    Raises NotFound (volunteer), InvalidInput.
+    """
+    volunteer = get_volunteer(session, volunteer_id)
+    if not (isinstance(study_minutes, int) and 0 < study_minutes <= 100_000):
+        raise InvalidInput("study_minutes must be 1–100000", field="study_minutes")
+    if completed_on > at.date():
+        raise InvalidInput("completed_on cannot be in the future", field="completed_on")
+    codes = list(dict.fromkeys(certifies or []))
+    unknown = [c for c in codes if session.get(CatalogueItem, c) is None]
+    if unknown:
+        raise InvalidInput(f"unknown catalogue codes: {', '.join(unknown)}", field="certifies")
+    training = Training(id=new_id("trn"), volunteer_id=volunteer.id, course=_text(course, "course", 200),
+                        content=_text(content, "content", 2000, required=False), study_minutes=study_minutes,
+                        provider=_text(provider, "provider", 200), completed_on=completed_on, certifies=codes,
+                        recorded_by=recorded_by, at=at)
+    session.add(training)
+    session.flush()
+    return training
+
+
+def is_trained_for(session: Session, volunteer_id: str, code: str) -> bool:
+    return any(code in (t.certifies or []) for t in session.scalars(sa.select(Training).where(
+        Training.volunteer_id == volunteer_id)))
+
+
+def set_status(
+    session: Session, writer: Writer, *, subject_id: str, status: str, by: str, at: datetime, reason: str | None = None
+) -> StatusChange:
+    """Change a volunteer's (active, suspended, blacklisted) or elder's (active, moved_away,
+    deceased) status, kept as history and written to the ledger with a commitment to the reason.
+
+    Raises NotFound, InvalidInput (unknown status, missing reason for suspending or blacklisting),
+    Conflict (already in that status).
+    """
+    subject: Volunteer | Elder | None = session.get(Volunteer, subject_id) or session.get(Elder, subject_id)
+    if subject is None:
+        raise NotFound(f"no volunteer or elder {subject_id!r}", field="subject_id")
+    allowed = VOLUNTEER_STATUSES if isinstance(subject, Volunteer) else ELDER_STATUSES
+    if status not in allowed:
+        raise InvalidInput(f"status must be one of {', '.join(allowed)}", field="status")
+    if subject.status == status:
+        raise Conflict(f"{subject_id} is already {status}", field="status")
+    reason = _text(reason, "reason", 1000, required=status in ("suspended", "blacklisted"))
+    salt, digest = journal.commitment(reason)
+    bank = bank_of(session, get_region(session, subject.region_id))
+    entry = journal.write(session, writer, bank=bank, type="status", at=at, subject_id=subject.id,
+                          body={"subject": subject.id, "status": status, "from": subject.status, "by": by,
+                                "reason_commitment": digest})
+    change = StatusChange(id=new_id("sts"), subject_id=subject.id, status=status, reason=reason, reason_salt=salt,
+                          by=by, entry_id=entry.id, at=at)
+    subject.status = status
+    session.add(change)
+    session.flush()
+    return change
+
+
+def status_history(session: Session, subject_id: str) -> list[StatusChange]:
+    return list(session.scalars(sa.select(StatusChange).where(StatusChange.subject_id == subject_id)
+                                .order_by(StatusChange.at, StatusChange.id)))
+
+
+# --- elders -------------------------------------------------------------------------------------
+
+def _short_code(session: Session) -> str:
+    while True:
+        code = "".join(secrets.choice(SHORT_CODE_ALPHABET) for _ in range(6))
+        if session.scalar(sa.select(Elder.id).where(Elder.short_code == code)) is None:
+            return code
+
+
+def register_elder(
+    session: Session,
+    sealer: Sealer,
+    *,
+    region_id: str,
+    name: str,
+    sex: str,
+    birth_date: date,
+    id_number: str,
+    registered_by: str,
+    at: datetime,
+    phone: str | None = None,
+    address: str | None = None,
+    health: str | None = None,
+    tags: list[str] | None = None,
+) -> Elder:
+    """Register an elder (usually by a coordinator), with priority tags.
+
+    Raises InvalidInput, NotFound (region), Refused (no bank), Conflict (ID number registered).
+    """
+    region = get_region(session, region_id)
+    bank_of(session, region)
+    if sex not in SEXES:
+        raise InvalidInput("sex must be F or M", field="sex")
+    id_number = check_id_number(id_number)
+    index = sealer.blind_index(id_number, purpose="elder-id")
+    _unique_id(session, Elder, index)
+    elder = Elder(id=new_id("eld"), region_id=region.id, short_code=_short_code(session), sex=sex,
+                  birth_date=_birth(birth_date, at), id_index=index, status="active", registered_at=at)
+    seal_into(sealer, elder, name=_text(name, "name", 50), id_number=id_number, phone=_phone(phone),
+              address=_text(address, "address", 200, required=False),
+              health=_text(health, "health", 2000, required=False))
+    session.add(elder)
+    session.flush()
+    for tag in tags or []:
+        add_tag(session, elder_id=elder.id, tag=tag, by=registered_by, at=at)
+    return elder
+
+
+def get_elder(session: Session, elder_id: str) -> Elder:
+    found = session.get(Elder, elder_id)
+    if found is None:
+        raise NotFound(f"no elder {elder_id!r}", field="elder_id")
+    return found
+
+
+def find_elder_by_code(session: Session, short_code: str) -> Elder:
+    found = session.scalar(sa.select(Elder).where(Elder.short_code == (short_code or "").strip().upper()))
+    if found is None:
+        raise NotFound(f"no elder with code {short_code!r}", field="elder_code")
+    return found
+
+
+def add_tag(session: Session, *, elder_id: str, tag: str, by: str, at: datetime) -> ElderTag:
+    """Add a priority tag. Raises NotFound, InvalidInput (unknown tag), Conflict (already tagged)."""
+    elder = get_elder(session, elder_id)
+    if tag not in PRIORITY_TAGS:
+        raise InvalidInput(f"tag must be one of {', '.join(PRIORITY_TAGS)}", field="tag")
+    if tag in current_tags(session, elder.id):
+        raise Conflict(f"elder already has tag {tag}", field="tag")
+    row = ElderTag(id=new_id("tag"), elder_id=elder.id, tag=tag, added_by=by, added_at=at)
+    session.add(row)
+    session.flush()
+    return row
+
+
+def remove_tag(session: Session, *, elder_id: str, tag: str, by: str, at: datetime) -> ElderTag:
+    """End a priority tag (its history stays). Raises NotFound when the elder does not have it."""
+    row = session.scalar(sa.select(ElderTag).where(ElderTag.elder_id == elder_id, ElderTag.tag == tag,
+                                                   ElderTag.removed_at.is_(None)))
+    if row is None:
+        raise NotFound(f"elder {elder_id} has no tag {tag}", field="tag")
+    row.removed_at, row.removed_by = at, by
+    session.flush()
+    return row
+
+
+def current_tags(session: Session, elder_id: str) -> list[str]:
+    return sorted(session.scalars(sa.select(ElderTag.tag).where(ElderTag.elder_id == elder_id,
+                                                                ElderTag.removed_at.is_(None))))
+
+
+def add_relative(
+    session: Session,
+    sealer: Sealer,
+    *,
+    elder_id: str,
+    relation: str,
+    name: str,
+    at: datetime,
+    phone: str | None = None,
+    person_id: str | None = None,
+    same_household: bool = False,
+    may_confirm: bool = True,
+    may_redeem: bool = False,
+) -> Relative:
+    """Add a family member or proxy who may confirm and/or redeem for an elder. `person_id` links a
+    registered volunteer or elder (needed for gifts and inheritance).
+
+    Raises NotFound (elder, person), InvalidInput.
+    """
+    elder = get_elder(session, elder_id)
+    if relation not in RELATIONS:
+        raise InvalidInput(f"relation must be one of {', '.join(RELATIONS)}", field="relation")
+    if person_id is not None:
+        if session.get(Volunteer, person_id) is None and session.get(Elder, person_id) is None:
+            raise NotFound(f"no volunteer or elder {person_id!r}", field="person_id")
+        if person_id == elder.id:
+            raise InvalidInput("an elder is not their own relative", field="person_id")
+    relative = Relative(id=new_id("rel"), elder_id=elder.id, relation=relation, person_id=person_id,
+                        same_household=same_household, may_confirm=may_confirm, may_redeem=may_redeem, added_at=at)
+    seal_into(sealer, relative, name=_text(name, "name", 50), phone=_phone(phone))
+    session.add(relative)
+    session.flush()
+    return relative
+
+
+def relatives_of(session: Session, elder_id: str) -> list[Relative]:
+    return list(session.scalars(sa.select(Relative).where(Relative.elder_id == elder_id,
+                                                          Relative.removed_at.is_(None)).order_by(Relative.added_at)))
+
+
+def relation_between(session: Session, elder_id: str, person_id: str) -> Relative | None:
+    """The active relative row linking `person_id` to the elder, if any."""
+    return session.scalar(sa.select(Relative).where(Relative.elder_id == elder_id, Relative.person_id == person_id,
+                                                    Relative.removed_at.is_(None)))
+
+
+def remove_relative(session: Session, *, relative_id: str, at: datetime) -> Relative:
+    relative = session.get(Relative, relative_id)
+    if relative is None or relative.removed_at is not None:
+        raise NotFound(f"no relative {relative_id!r}", field="relative_id")
+    relative.removed_at = at
+    session.flush()
+    return relative
+
+
+# --- staff --------------------------------------------------------------------------------------
+
+def register_staff(session: Session, sealer: Sealer, *, region_id: str, role: str, name: str, at: datetime) -> Staff:
+    """Add a coordinator or administrator for a region subtree. Raises NotFound, InvalidInput."""
+    region = get_region(session, region_id)
+    if role not in STAFF_ROLES:
+        raise InvalidInput(f"role must be one of {', '.join(STAFF_ROLES)}", field="role")
+    staff = Staff(id=new_id("stf"), region_id=region.id, role=role, active=True, created_at=at)
+    seal_into(sealer, staff, name=_text(name, "name", 50))
+    session.add(staff)
+    session.flush()
+    return staff
+
+
+def get_staff(session: Session, staff_id: str, *, region_id: str | None = None) -> Staff:
+    """An active staff member; with `region_id`, one whose subtree covers that region.
+
+    Raises NotFound, NotPermitted (out of scope)."""
+    staff = session.get(Staff, staff_id)
+    if staff is None or not staff.active:
+        raise NotFound(f"no active staff member {staff_id!r}", field="staff_id")
+    if region_id is not None and not covers(get_region(session, staff.region_id), get_region(session, region_id)):
+        raise NotPermitted(f"staff {staff_id} does not cover region {region_id}", field="staff_id")
+    return staff
+
+
+def person(session: Session, person_id: str) -> Volunteer | Elder:
+    """The volunteer or elder `person_id`. Raises NotFound."""
+    found: Volunteer | Elder | None = session.get(Volunteer, person_id) or session.get(Elder, person_id)
+    if found is None:
+        raise NotFound(f"no volunteer or elder {person_id!r}", field="person_id")
+    return found
+
+
+def home_bank(session: Session, person_id: str) -> Region:
+    """The bank that keeps a person's account: the bank covering their region."""
+    return bank_of(session, get_region(session, person(session, person_id).region_id))
+
