@@ -296,6 +296,14 @@ def _lock(session: Session, log_id: str) -> LogInfo:
     return LogInfo(row.id, row.origin, row.vkey, row.created_at)
 
 
+def lock_logs(session: Session, log_ids: Sequence[str]) -> None:
+    """Take the append locks of several logs at once, in id order, before a transaction that
+    writes to all of them (and to rows of its own), so two such transactions never deadlock.
+    Raises UnknownLog."""
+    for log_id in sorted(set(log_ids)):
+        _lock(session, log_id)
+
+
 def _insert_checkpoint(session: Session, log_id: str, checkpoint: Checkpoint, note: bytes, at: datetime) -> None:
     session.execute(
         sa.insert(checkpoints).values(

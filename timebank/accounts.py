@@ -12,6 +12,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
+from ledger import store
 from ledger.writer import Writer
 
 from . import journal
@@ -131,12 +132,17 @@ def transfer(
     """Apply `moves` to the balances and write one ledger entry that carries them as `postings`,
     all or nothing (a savepoint). Every account must belong to `bank`.
 
+    Callers that also change rows of their own should take `store.lock_logs` first.
     Raises InvalidInput (unbalanced, or an account of another bank), InsufficientCredit (a
     non-issuance balance would go below zero; nothing is changed), and what `journal.write` raises.
     """
     check_balanced(moves)
     if any(acc.bank_id != bank.id for acc, _ in moves):
         raise InvalidInput("a transfer stays inside one bank; use a redemption away for another bank", field="postings")
+    assert bank.log_id is not None
+    # the log first, then accounts in id order: every writer takes locks in that order, so two
+    # transfers (or a transfer and a redemption across banks) never deadlock on PostgreSQL
+    store.lock_logs(session, [bank.log_id])
     with session.begin_nested():
         # in account-id order, so two transfers on the same accounts never deadlock
         for acc, amount in sorted(moves, key=lambda m: m[0].id):

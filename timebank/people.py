@@ -26,7 +26,7 @@ from .sealing import Sealer
 
 SEXES = ("F", "M")
 VOLUNTEER_KINDS = ("student", "party_member", "youth", "community", "elder_helping_elder", "left_behind_woman", "other")
-VOLUNTEER_STATUSES = ("active", "suspended", "blacklisted")
+VOLUNTEER_STATUSES = ("active", "suspended", "blacklisted", "deceased")
 ELDER_STATUSES = ("active", "moved_away", "deceased")
 STAFF_ROLES = ("coordinator", "administrator")
 PRIORITY_TAGS = (
@@ -55,6 +55,7 @@ class Volunteer(Base):
     address_sealed: Mapped[str | None] = mapped_column(sa.Text)
     skills: Mapped[list[Any]] = mapped_column(sa.JSON, default=list)
     status: Mapped[str] = mapped_column(sa.String(16), default="active")
+    heir_id: Mapped[str | None] = mapped_column(sa.String(40))
     registered_at: Mapped[datetime]
 
 

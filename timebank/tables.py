@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from . import accounts, catalogue, idempotency, journal, people, policy, regions
+from . import accounts, care, catalogue, gifts, idempotency, interbank, journal, people, points, policy, records
+from . import redemption, regions
 from .model import Base
 
 metadata = Base.metadata
-MODULES = (accounts, catalogue, idempotency, journal, people, policy, regions)
+MODULES = (accounts, care, catalogue, gifts, idempotency, interbank, journal, people, points, policy, records,
+           redemption, regions)
