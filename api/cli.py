@@ -10,6 +10,7 @@ from datetime import datetime, timezone
 from typing import BinaryIO
 
 import click
+import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
@@ -20,6 +21,10 @@ from ledger.errors import LedgerError
 from ledger.keys import Keyring
 from ledger.note import CheckpointError, Verifier, parse_checkpoint
 from ledger.writer import Writer
+from timebank import sealing
+from timebank.reconcile import reconcile
+from timebank.regions import Region
+from timebank.sealing import Sealer
 
 from . import migrate
 from .ledger_json import inclusion_json, logs_json
@@ -49,6 +54,12 @@ class _Context:
 
     def writer(self) -> Writer:
         return Writer(Keyring(self.settings.key_dir))
+
+    def sealer(self) -> Sealer:
+        try:
+            return sealing.load_or_create(self.settings.personal_data_key_file)
+        except sealing.SealError as exc:
+            raise click.ClickException(f"{self.settings.personal_data_key_file}: {exc}") from exc
 
 
 pass_ctx = click.make_pass_decorator(_Context, ensure=True)
@@ -249,11 +260,27 @@ def ledger_verify(
             else:
                 click.echo(f"FAIL {report.problem}", err=True)
                 failed = True
+                continue
+            failed = not _reconcile(session, info.id) or failed
     for origin in kept:
         click.echo(f"FAIL a kept checkpoint names {origin}, which is not among the logs verified", err=True)
         failed = True
     if failed:
         sys.exit(1)
+
+
+def _reconcile(session: Session, log_id: str) -> bool:
+    """Re-derive the balances of the bank that keeps `log_id` from its leaves; print what differs."""
+    bank = session.scalar(sa.select(Region).where(Region.log_id == log_id))
+    if bank is None:
+        return True
+    found = reconcile(session, bank)
+    if found.ok:
+        click.echo(f"OK   bank {bank.id} ({log_id}): {found.accounts} account balances equal the ledger's postings")
+        return True
+    for difference in found.differences:
+        click.echo(f"FAIL bank {bank.id} ({log_id}): {difference}", err=True)
+    return False
 
 
 # -- demo and serving -----------------------------------------------------------------------------

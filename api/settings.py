@@ -36,6 +36,8 @@ class Settings:
     - `key_dir`: ledger signing keys, one file a log, mode 0600 (`TIMEBANK_KEY_DIR`).
     - `secret_key`: Flask's secret (`SECRET_KEY`); made once and kept in the instance folder.
     - `origin_host`: prefix of new logs' origins, `<host>/<log id>` (`TIMEBANK_ORIGIN_HOST`).
+    - `personal_data_keys`: the personal-data key file (`TIMEBANK_PERSONAL_DATA_KEYS`), mode 0600,
+      made on first use; rotate with `timebank keys rotate-personal-data`.
     - `startup_check`: `full` re-verifies every log on start, `head` only each log's tree head
       against its last checkpoint (`TIMEBANK_STARTUP_CHECK`).
     """
@@ -46,6 +48,11 @@ class Settings:
     secret_key: str
     origin_host: str = "timebank.example.org"
     startup_check: str = "full"
+    personal_data_keys: Path | None = None
+
+    @property
+    def personal_data_key_file(self) -> Path:
+        return self.personal_data_keys or self.instance_path / "personal-data.keys"
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -64,6 +71,9 @@ class Settings:
             secret_key=env.get("SECRET_KEY") or _stored_secret(instance / "secret_key"),
             origin_host=env.get("TIMEBANK_ORIGIN_HOST", "timebank.example.org").strip("/"),
             startup_check=check,
+            personal_data_keys=Path(
+                env.get("TIMEBANK_PERSONAL_DATA_KEYS") or instance / "personal-data.keys"
+            ).resolve(),
         )
 
 

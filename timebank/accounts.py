@@ -55,7 +55,9 @@ class Posting(Base):
 
     __tablename__ = "posting"
 
-    id: Mapped[int] = mapped_column(sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True, autoincrement=True)
+    id: Mapped[int] = mapped_column(
+        sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True, autoincrement=True
+    )
     entry_id: Mapped[str] = mapped_column(sa.ForeignKey("entry.id"), index=True)
     account_id: Mapped[str] = mapped_column(sa.ForeignKey("account.id"), index=True)
     amount: Mapped[int] = mapped_column(sa.BigInteger)
@@ -167,7 +169,9 @@ def transfer(
     return entry
 
 
-def history(session: Session, account_id: str, *, limit: int = 100, before: int | None = None) -> list[tuple[Posting, journal.Entry]]:
+def history(
+    session: Session, account_id: str, *, limit: int = 100, before: int | None = None
+) -> list[tuple[Posting, journal.Entry]]:
     """An account's postings with their entries, newest first."""
     query = (
         sa.select(Posting, journal.Entry)
@@ -178,4 +182,4 @@ def history(session: Session, account_id: str, *, limit: int = 100, before: int 
     )
     if before is not None:
         query = query.where(Posting.id < before)
-    return [(p, e) for p, e in session.execute(query).tuples()]
+    return [(p, e) for p, e in session.execute(query)]

@@ -37,7 +37,9 @@ def fingerprint(operation: str, params: Mapping[str, Any]) -> str:
 
 def check_key(key: str) -> str:
     if not (0 < len(key) <= MAX_KEY and key.isascii() and key.isprintable()):
-        raise InvalidInput(f"idempotency key must be 1 to {MAX_KEY} printable ASCII characters", field="idempotency_key")
+        raise InvalidInput(
+            f"idempotency key must be 1 to {MAX_KEY} printable ASCII characters", field="idempotency_key"
+        )
     return key
 
 
@@ -71,4 +73,5 @@ def remember(
                                        fingerprint=fingerprint(operation, params), result_id=result_id, at=at))
             session.flush()
     except IntegrityError as exc:
-        raise Conflict(f"idempotency key {key!r} is being used by another request; retry", field="idempotency_key") from exc
+        message = f"idempotency key {key!r} is being used by another request; retry"
+        raise Conflict(message, field="idempotency_key") from exc

@@ -41,7 +41,9 @@ def _bool(v: Any) -> bool:
 
 
 def _weights(v: Any) -> bool:
-    return isinstance(v, dict) and all(isinstance(k, str) and 0 < len(k) <= 32 and _int(0, 1000)(w) for k, w in v.items())
+    return isinstance(v, dict) and all(
+        isinstance(k, str) and 0 < len(k) <= 32 and _int(0, 1000)(w) for k, w in v.items()
+    )
 
 
 def _relations(v: Any) -> bool:
@@ -65,7 +67,8 @@ KNOBS: dict[str, Knob] = {
                     "credit weight per catalogue item, overriding the catalogue's own (120 means 1.2)"),
     "rounding": Knob("half_up", lambda v: v in ROUNDING, f"one of {', '.join(ROUNDING)}",
                      "how weighted minutes are rounded to whole credit minutes"),
-    "daily_cap_minutes": Knob(480, _int(1, 1440), "1–1440", "most minutes one volunteer may log in one day (China time)"),
+    "daily_cap_minutes": Knob(480, _int(1, 1440), "1–1440",
+                              "most minutes one volunteer may log in one day (China time)"),
     "allow_overlap": Knob(False, _bool, "true or false", "whether one volunteer's records may overlap in time"),
     "confirm_deadline_working_days": Knob(10, _int(1, 365), "1–365",
                                           "working days after the service by which a record must be complete"),
