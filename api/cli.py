@@ -6,63 +6,23 @@ import json
 import os
 import shutil
 import sys
-from datetime import datetime, timezone
 from typing import BinaryIO
 
 import click
 import sqlalchemy as sa
-from sqlalchemy.engine import Engine
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from ledger import audit, store
-from ledger.database import create_engine
 from ledger.errors import LedgerError
 from ledger.keys import Keyring
 from ledger.note import CheckpointError, Verifier, parse_checkpoint
-from ledger.writer import Writer
-from timebank import sealing
 from timebank.reconcile import reconcile
 from timebank.regions import Region
-from timebank.sealing import Sealer
 
-from . import migrate
+from . import cli_network, migrate
+from .cli_base import CliContext, now, pass_ctx
 from .ledger_json import inclusion_json, logs_json
-from .settings import Settings, SettingsError
-
-
-class _Context:
-    def __init__(self) -> None:
-        try:
-            self.settings = Settings.from_env()
-        except SettingsError as exc:
-            raise click.UsageError(str(exc)) from exc
-        self._engine: Engine | None = None
-
-    @property
-    def engine(self) -> Engine:
-        if self._engine is None:
-            self._engine = create_engine(self.settings.database_url)
-        return self._engine
-
-    def session(self) -> Session:
-        try:
-            migrate.require_head(self.engine)
-        except migrate.SchemaBehind as exc:
-            raise click.ClickException(str(exc)) from exc
-        return Session(self.engine)
-
-    def writer(self) -> Writer:
-        return Writer(Keyring(self.settings.key_dir))
-
-    def sealer(self) -> Sealer:
-        try:
-            return sealing.load_or_create(self.settings.personal_data_key_file)
-        except sealing.SealError as exc:
-            raise click.ClickException(f"{self.settings.personal_data_key_file}: {exc}") from exc
-
-
-pass_ctx = click.make_pass_decorator(_Context, ensure=True)
 
 
 class _Main(click.Group):
@@ -92,7 +52,7 @@ def db() -> None:
 @db.command("upgrade")
 @click.argument("revision", default="head")
 @pass_ctx
-def db_upgrade(ctx: _Context, revision: str) -> None:
+def db_upgrade(ctx: CliContext, revision: str) -> None:
     """Apply migrations up to REVISION (default: head)."""
     migrate.upgrade(ctx.engine, revision)
     click.echo(f"database at {', '.join(migrate.current(ctx.engine)) or 'base'}")
@@ -101,7 +61,7 @@ def db_upgrade(ctx: _Context, revision: str) -> None:
 @db.command("downgrade")
 @click.argument("revision")
 @pass_ctx
-def db_downgrade(ctx: _Context, revision: str) -> None:
+def db_downgrade(ctx: CliContext, revision: str) -> None:
     """Undo migrations down to REVISION ('base' empties the database)."""
     migrate.downgrade(ctx.engine, revision)
     click.echo(f"database at {', '.join(migrate.current(ctx.engine)) or 'base'}")
@@ -109,7 +69,7 @@ def db_downgrade(ctx: _Context, revision: str) -> None:
 
 @db.command("current")
 @pass_ctx
-def db_current(ctx: _Context) -> None:
+def db_current(ctx: CliContext) -> None:
     """Show the database's revision and the code's head."""
     click.echo(f"database: {', '.join(migrate.current(ctx.engine)) or 'base'}; code: {', '.join(migrate.heads())}")
 
@@ -129,7 +89,7 @@ def _fail(exc: Exception) -> click.ClickException:
 @ledger.command("list")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON as GET /api/v1/ledger/logs does.")
 @pass_ctx
-def ledger_list(ctx: _Context, as_json: bool) -> None:
+def ledger_list(ctx: CliContext, as_json: bool) -> None:
     """List the logs with their origin, signed size and verifier key."""
     with ctx.session() as session:
         rows = logs_json(session)
@@ -146,12 +106,12 @@ def ledger_list(ctx: _Context, as_json: bool) -> None:
 @click.argument("log_id")
 @click.option("--origin", help="The log's origin (default: TIMEBANK_ORIGIN_HOST/LOG_ID).")
 @pass_ctx
-def ledger_create(ctx: _Context, log_id: str, origin: str | None) -> None:
+def ledger_create(ctx: CliContext, log_id: str, origin: str | None) -> None:
     """Create a log and its signing key (a file in TIMEBANK_KEY_DIR, mode 0600)."""
     origin = origin or f"{ctx.settings.origin_host}/{log_id}"
     with ctx.session() as session:
         try:
-            info = ctx.writer().create_log(session, log_id=log_id, origin=origin, at=_now())
+            info = ctx.writer().create_log(session, log_id=log_id, origin=origin, at=now())
             session.commit()
         except LedgerError as exc:
             raise _fail(exc) from exc
@@ -162,7 +122,7 @@ def ledger_create(ctx: _Context, log_id: str, origin: str | None) -> None:
 @click.argument("log_id")
 @click.option("--size", type=click.IntRange(min=0), help="An archived checkpoint of this size.")
 @pass_ctx
-def ledger_checkpoint(ctx: _Context, log_id: str, size: int | None) -> None:
+def ledger_checkpoint(ctx: CliContext, log_id: str, size: int | None) -> None:
     """Print the latest (or an archived) signed checkpoint, byte for byte."""
     with ctx.session() as session:
         try:
@@ -180,7 +140,7 @@ def ledger_checkpoint(ctx: _Context, log_id: str, size: int | None) -> None:
 @click.option("--index", type=click.IntRange(min=0), required=True, help="The leaf to prove.")
 @click.option("--size", type=click.IntRange(min=0), help="A signed tree size (default: the latest).")
 @pass_ctx
-def ledger_prove(ctx: _Context, log_id: str, index: int, size: int | None) -> None:
+def ledger_prove(ctx: CliContext, log_id: str, index: int, size: int | None) -> None:
     """Print the inclusion proof JSON of leaf INDEX, as the HTTP API serves it."""
     with ctx.session() as session:
         try:
@@ -208,7 +168,7 @@ def ledger_prove(ctx: _Context, log_id: str, index: int, size: int | None) -> No
 )
 @pass_ctx
 def ledger_verify(
-    ctx: _Context, log_ids: tuple[str, ...], vkeys: tuple[str, ...], kept_files: tuple[BinaryIO, ...]
+    ctx: CliContext, log_ids: tuple[str, ...], vkeys: tuple[str, ...], kept_files: tuple[BinaryIO, ...]
 ) -> None:
     """Verify whole logs (default: all): every leaf, the hash chain, the tree, every checkpoint.
 
@@ -294,14 +254,14 @@ def demo() -> None:
 @demo.command("load")
 @click.option("--entries", type=click.IntRange(min=1, max=1_000_000), default=120, show_default=True)
 @pass_ctx
-def demo_load(ctx: _Context, entries: int) -> None:
+def demo_load(ctx: CliContext, entries: int) -> None:
     """Create the demo banks' logs with ENTRIES entries each (skips logs that exist)."""
     from timebank.demo import BANKS, load_demo
 
     with ctx.session() as session:
         with click.progressbar(length=entries * len(BANKS), label="loading demo ledger", file=sys.stderr) as bar:
             result = load_demo(
-                session, ctx.writer(), origin_host=ctx.settings.origin_host, now=_now(), entries_per_bank=entries,
+                session, ctx.writer(), origin_host=ctx.settings.origin_host, now=now(), entries_per_bank=entries,
                 progress=bar.update,
             )
     if result.created:
@@ -315,7 +275,7 @@ def demo_load(ctx: _Context, entries: int) -> None:
 @click.option("--port", type=click.IntRange(1, 65535), envvar="PORT", default=5000, show_default=True)
 @click.option("--workers", type=click.IntRange(1, 64), default=2, show_default=True)
 @pass_ctx
-def serve(ctx: _Context, host: str, port: int, workers: int) -> None:
+def serve(ctx: CliContext, host: str, port: int, workers: int) -> None:
     """Serve the app under gunicorn, after printing each log's verifier key."""
     with ctx.session() as session:
         logs = store.list_logs(session)
@@ -330,5 +290,5 @@ def serve(ctx: _Context, host: str, port: int, workers: int) -> None:
     os.execv(gunicorn, [gunicorn, *args, "api.app:create_app()"])
 
 
-def _now() -> datetime:
-    return datetime.now(timezone.utc)
+for _command in cli_network.COMMANDS:
+    main.add_command(_command)
