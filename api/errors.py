@@ -21,6 +21,7 @@ from ledger.errors import (
     ProofError,
     UnknownLog,
 )
+from timebank.errors import Conflict, DomainError, InsufficientCredit, InvalidInput, NotFound, NotPermitted, Refused
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +37,13 @@ STATUS: list[tuple[type[Exception], int, str]] = [
     (CheckpointError, 500, "ledger_integrity"),
     (KeyFileError, 500, "ledger_key"),
     (LedgerError, 500, "ledger_error"),
+    (NotFound, 404, "not_found"),
+    (InvalidInput, 400, "bad_request"),
+    (NotPermitted, 403, "forbidden"),
+    (Conflict, 409, "conflict"),
+    (InsufficientCredit, 422, "insufficient_credit"),
+    (Refused, 422, "refused"),
+    (DomainError, 422, "refused"),
 ]
 
 
@@ -57,6 +65,12 @@ def init_app(app: Flask) -> None:
         if status >= 500:
             log.error("%s %s: %s", request.method, request.path, exc)
         return error_response(status, code, str(exc))
+
+    @app.errorhandler(DomainError)
+    def _domain(exc: DomainError) -> tuple[Response, int]:
+        status, code = next((status, code) for kind, status, code in STATUS if isinstance(exc, kind))
+        details = {k: v for k, v in exc.details.items() if isinstance(v, str | int | bool)}
+        return error_response(status, code, exc.message, {**details, **exc.details.get("errors", {})})
 
     @app.errorhandler(HTTPException)
     def _http(exc: HTTPException) -> tuple[Response, int]:
