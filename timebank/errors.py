@@ -9,6 +9,9 @@ class DomainError(Exception):
     """Base of every refusal the domain makes; `code` is stable, `details` name fields or rules."""
 
     code = "domain_error"
+    # True when the refusal itself changed something that must be kept (a counted wrong attempt):
+    # the caller commits instead of rolling back.
+    keep_changes = False
 
     def __init__(self, message: str, **details: Any) -> None:
         super().__init__(message)
