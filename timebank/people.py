@@ -8,6 +8,7 @@ person cannot register twice.
 from __future__ import annotations
 
 import secrets
+import unicodedata
 from datetime import date, datetime
 from typing import Any
 
@@ -211,7 +212,7 @@ ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 def check_id_number(value: str) -> str:
     """A mainland resident ID (18 characters, with its check digit) or another document number
     (passport, Hong Kong/Macao/Taiwan permit: 5–20 letters and digits). Raises InvalidInput."""
-    value = (value or "").strip().upper()
+    value = "".join(unicodedata.normalize("NFKC", value or "").split()).upper()
     if len(value) == 18 and value[:17].isdigit():
         check = "10X98765432"[sum(int(d) * w for d, w in zip(value[:17], ID_WEIGHTS, strict=True)) % 11]
         if value[17] != check:
@@ -224,7 +225,8 @@ def check_id_number(value: str) -> str:
 
 
 def _birth(birth_date: date, at: datetime) -> date:
-    if not isinstance(birth_date, date) or birth_date > at.date() or birth_date.year < 1900:
+    real_date = isinstance(birth_date, date) and not isinstance(birth_date, datetime)
+    if not real_date or birth_date > at.date() or birth_date.year < 1900:
         raise InvalidInput("birth_date must be a real date in the past", field="birth_date")
     return birth_date
 
@@ -400,6 +402,10 @@ def register_elder(
     bank_of(session, region)
     if sex not in SEXES:
         raise InvalidInput("sex must be F or M", field="sex")
+    tags = list(dict.fromkeys(tags or []))
+    unknown = [t for t in tags if t not in PRIORITY_TAGS]
+    if unknown:
+        raise InvalidInput(f"unknown tags {', '.join(unknown)}; tags are {', '.join(PRIORITY_TAGS)}", field="tags")
     id_number = check_id_number(id_number)
     index = sealer.blind_index(id_number, purpose="elder-id")
     _unique_id(session, Elder, index)
@@ -410,7 +416,7 @@ def register_elder(
               health=_text(health, "health", 2000, required=False))
     session.add(elder)
     session.flush()
-    for tag in tags or []:
+    for tag in tags:
         add_tag(session, elder_id=elder.id, tag=tag, by=registered_by, at=at)
     return elder
 

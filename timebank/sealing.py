@@ -137,6 +137,7 @@ def save(path: Path, sealer: Sealer) -> None:
     """Replace the key file atomically (write a 0600 sibling, then rename)."""
     tmp = path.with_name(path.name + ".new")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.fchmod(fd, 0o600)  # a leftover sibling keeps its old mode otherwise
     with os.fdopen(fd, "w", encoding="ascii") as out:
         out.write(sealer.dumps() + "\n")
         out.flush()
