@@ -20,7 +20,7 @@ from ledger.note import CheckpointError, Verifier, parse_checkpoint
 from timebank.reconcile import reconcile
 from timebank.regions import Region
 
-from . import cli_network, migrate
+from . import cli_keys, cli_network, cli_reports, migrate
 from .cli_base import CliContext, now, pass_ctx
 from .ledger_json import inclusion_json, logs_json
 
@@ -252,20 +252,20 @@ def demo() -> None:
 
 
 @demo.command("load")
-@click.option("--entries", type=click.IntRange(min=1, max=1_000_000), default=120, show_default=True)
+@click.option("--volunteers", type=click.IntRange(min=10, max=100_000), default=200, show_default=True)
+@click.option("--elders", type=click.IntRange(min=10, max=100_000), default=300, show_default=True)
+@click.option("--days", type=click.IntRange(min=3, max=3650), default=90, show_default=True)
 @pass_ctx
-def demo_load(ctx: CliContext, entries: int) -> None:
-    """Create the demo banks' logs with ENTRIES entries each (skips logs that exist)."""
-    from timebank.demo import BANKS, load_demo
+def demo_load(ctx: CliContext, volunteers: int, elders: int, days: int) -> None:
+    """Build the demo network (two cities, four banks) and live DAYS days of it (skips if loaded)."""
+    from timebank.demo import load_demo
 
     with ctx.session() as session:
-        with click.progressbar(length=entries * len(BANKS), label="loading demo ledger", file=sys.stderr) as bar:
-            result = load_demo(
-                session, ctx.writer(), origin_host=ctx.settings.origin_host, now=now(), entries_per_bank=entries,
-                progress=bar.update,
-            )
+        with click.progressbar(length=days, label="loading demo (days)", file=sys.stderr) as bar:
+            result = load_demo(session, ctx.writer(), ctx.sealer(), origin_host=ctx.settings.origin_host, now=now(),
+                               volunteers=volunteers, elders=elders, days=days, progress=bar.update)
     if result.created:
-        click.echo(f"demo loaded: {', '.join(f'{k} ({v} entries)' for k, v in result.entries.items())}")
+        click.echo("demo loaded: " + ", ".join(f"{k} {v}" for k, v in result.counts.items()))
     else:
         click.echo("demo already loaded; nothing changed")
 
@@ -290,5 +290,5 @@ def serve(ctx: CliContext, host: str, port: int, workers: int) -> None:
     os.execv(gunicorn, [gunicorn, *args, "api.app:create_app()"])
 
 
-for _command in cli_network.COMMANDS:
+for _command in (*cli_network.COMMANDS, *cli_reports.COMMANDS, cli_keys.keys):
     main.add_command(_command)

@@ -31,8 +31,7 @@ def _settings() -> Settings:
 
 def default_key_file() -> Path:
     """`Settings.personal_data_keys` where the settings have it, else `<instance>/personal-data.keys`."""
-    settings = _settings()
-    return Path(getattr(settings, "personal_data_keys", None) or settings.instance_path / KEY_FILE_NAME)
+    return _settings().personal_data_key_file
 
 
 def _default_database_url() -> str:

@@ -29,7 +29,7 @@ from ledger.database import create_engine, drop_append_only_ddl, leaves
 from ledger.keys import Keyring, key_path
 from ledger.note import Signer
 from ledger.writer import Writer
-from timebank.demo import BANKS, load_demo
+from ledger_fill import BANKS, load_demo
 
 API = "/api/v1/ledger"
 TEXT = "text/plain; charset=utf-8"

@@ -24,7 +24,6 @@ from livehttp import (
     drop_triggers,
     leaf_hash,
     origin,
-    plant_key,
     session_on,
 )
 
@@ -35,7 +34,7 @@ from ledger.note import Verifier
 
 TIMEBANK = Path(sys.executable).with_name("timebank")
 ENTRIES = 30
-SIZES = demo_sizes(ENTRIES, 10)  # `demo load` signs a checkpoint every 10 entries
+SIZES = demo_sizes(ENTRIES, 10)  # a checkpoint every 10 entries
 LOG, OTHER = DEMO_LOGS
 
 
@@ -80,17 +79,11 @@ def no_traceback(result: subprocess.CompletedProcess[bytes]) -> None:
 
 
 @pytest.fixture(scope="module")
-def loaded(databases: Any, tmp_path_factory: pytest.TempPathFactory) -> tuple[Cli, str]:
-    """A migrated database where `demo load --entries 30` ran once; and what that printed."""
-    cli = Cli(databases.new_url(), tmp_path_factory.mktemp("cli"))
-    for log_id in DEMO_LOGS:
-        plant_key(cli.key_dir, log_id)  # reproducible keys; `demo load` keeps key files it finds
-    return cli, cli.ok("demo", "load", "--entries", str(ENTRIES))
-
-
-@pytest.fixture
-def cli(loaded: tuple[Cli, str]) -> Cli:
-    return loaded[0]
+def cli(databases: Any, tmp_path_factory: pytest.TempPathFactory) -> Cli:
+    """A migrated database with two logs of 30 synthetic entries, a checkpoint every 10."""
+    url, root = databases.new_url(), tmp_path_factory.mktemp("cli")
+    build(url, root, entries=ENTRIES, batch=10)
+    return Cli(url, root)
 
 
 @pytest.fixture(scope="module")
@@ -120,7 +113,7 @@ def test_db_upgrade_migrates_an_empty_database(databases: Any, tmp_path: Path) -
         ["ledger", "checkpoint", LOG],
         ["ledger", "prove", LOG, "--index", "0"],
         ["ledger", "verify"],
-        ["demo", "load", "--entries", "3"],
+        ["demo", "load"],
     ],
     ids=" ".join,
 )
@@ -133,15 +126,6 @@ def test_commands_on_an_unmigrated_database_say_to_run_db_upgrade(unmigrated: Cl
 
 
 # -- demo and ledger list / create ----------------------------------------------------------------
-
-
-def test_demo_load_fills_the_banks_and_a_second_load_changes_nothing(loaded: tuple[Cli, str]) -> None:
-    cli, first = loaded
-    assert first.strip() == f"demo loaded: {LOG} ({ENTRIES} entries), {OTHER} ({ENTRIES} entries)"
-    before = cli.ok("ledger", "list", "--json")
-    assert cli.ok("demo", "load", "--entries", str(ENTRIES)).strip() == "demo already loaded; nothing changed"
-    assert cli.ok("demo", "load", "--entries", "5").strip() == "demo already loaded; nothing changed"
-    assert cli.ok("ledger", "list", "--json") == before
 
 
 def test_ledger_list_shows_each_log_with_its_size_and_verifier_key(cli: Cli) -> None:

@@ -6,18 +6,19 @@ from __future__ import annotations
 import json
 from collections import defaultdict
 from collections.abc import Callable
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
 import sqlalchemy as sa
+from record_helpers import china, confirmed, pair, posted, submit
 from world import World
 
 from ledger import store
 from timebank import accounts, journal, people, policy
 from timebank.errors import Conflict, InsufficientCredit, InvalidInput, NotFound, NotPermitted, Refused
-from timebank.people import Elder, Volunteer
-from timebank.records import CHINA, RecordEvent, ServiceRecord, commitment_parts, confirm_deadline, opened
+from timebank.people import Volunteer
+from timebank.records import RecordEvent, ServiceRecord, commitment_parts, confirm_deadline, opened
 from timebank.records_confirm import WrongCode, confirm_as_proxy, confirm_as_witness, confirm_with_code, new_code
 from timebank.records_feedback import complain, rate_record
 from timebank.records_queries import complaints_of, events_of, queue, records_of_volunteer
@@ -29,41 +30,9 @@ from timebank.records_review import (
     verify_many,
     verify_record,
 )
-from timebank.records_submit import submit_record
 
 PLACE = "朝阳社区3号楼502室"
 NOTES = "陪老人聊天，量了血压"
-
-
-def china(day: int, hour: int, minute: int = 0) -> datetime:
-    """A moment of November 2026 in China time, as UTC (the 20th is a Friday, the 25th a Wednesday)."""
-    return datetime(2026, 11, day, hour, minute, tzinfo=CHINA).astimezone(timezone.utc)
-
-
-def pair(world: World) -> tuple[Volunteer, Elder]:
-    return world.volunteer(), world.elder()
-
-
-def submit(
-    world: World, volunteer: Volunteer, elder: Elder, *, code: str = "VISIT", start: datetime | None = None,
-    span: int = 60, **kw: Any,
-) -> tuple[ServiceRecord, str | None]:
-    start = start or china(24, 9)
-    fields: dict[str, Any] = dict(submitted_by=volunteer.id, at=world.now)
-    fields.update(kw)
-    return submit_record(world.session, world.writer, world.sealer, volunteer_id=volunteer.id, elder_id=elder.id,
-                         catalogue_code=code, started_at=start, ended_at=start + timedelta(minutes=span), **fields)
-
-
-def confirmed(world: World, volunteer: Volunteer, elder: Elder, **kw: Any) -> ServiceRecord:
-    record, code = submit(world, volunteer, elder, **kw)
-    assert code is not None
-    return confirm_with_code(world.session, world.writer, record_id=record.id, code=code, at=world.now)
-
-
-def posted(world: World, volunteer: Volunteer, elder: Elder, **kw: Any) -> ServiceRecord:
-    record = confirmed(world, volunteer, elder, **kw)
-    return verify_record(world.session, world.writer, record_id=record.id, staff_id=world.coordinator.id, at=world.now)
 
 
 def set_policy(world: World, **changes: Any) -> int:

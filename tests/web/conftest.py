@@ -24,7 +24,7 @@ from ledger.database import create_engine, leaves
 from ledger.keys import Keyring
 from ledger.writer import Writer
 from tests.conftest import Databases, need_tool
-from timebank.demo import load_demo
+from ledger_fill import load_demo
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, BrowserContext, Page, Route

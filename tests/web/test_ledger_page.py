@@ -12,7 +12,7 @@ import pytest
 from playwright.sync_api import expect
 
 from ledger.keys import key_path, load_key
-from timebank.demo import BANKS
+from ledger_fill import BANKS
 
 from .conftest import DEMO_BATCH, DEMO_ENTRIES, Guard, Site, SiteFactory
 
