@@ -10,11 +10,11 @@ from typing import Any
 import click
 
 from timebank import interbank, points, regions, stats
+from timebank.checks import CHINA
 from timebank.errors import DomainError
 
 from .cli_base import CliContext, now, pass_ctx, refused
 
-CHINA = timezone(timedelta(hours=8))
 
 
 def _day(value: date, end: bool = False) -> datetime:

@@ -10,7 +10,7 @@ months by the calendar, both in China time.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import date, datetime, timedelta
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, Session, mapped_column
@@ -19,6 +19,7 @@ from ledger import store
 from ledger.writer import Writer
 
 from . import journal, people, policy
+from .checks import a_date, aware, china_date, china_days, text
 from .errors import Conflict, InvalidInput, NotFound, NotPermitted, Refused
 from .model import Base, new_id
 from .regions import bank_of, covers, get_region, in_subtree
@@ -27,7 +28,6 @@ from .sealing import Sealer
 CARER_KINDS = ("volunteer", "relative", "neighbour", "grid_worker")
 CONTACT_KINDS = ("call", "visit")
 # Asia/Shanghai has been UTC+8 without daylight saving since 1991: a fixed offset needs no tz database.
-CHINA = timezone(timedelta(hours=8), "Asia/Shanghai")
 
 
 class CareAgreement(Base):
@@ -107,36 +107,14 @@ class ComplianceRow:
 
 # --- checks -------------------------------------------------------------------------------------
 
-def _text(value: str | None, field: str, limit: int) -> str | None:
-    value = value.strip() if isinstance(value, str) else None
-    if not value:
-        return None
-    if len(value) > limit or any(ord(c) < 32 and c not in "\n\t" for c in value):
-        raise InvalidInput(f"{field} must be at most {limit} characters, without control characters", field=field)
-    return value
 
 
-def _day(value: date, field: str) -> date:
-    if not isinstance(value, date) or isinstance(value, datetime):
-        raise InvalidInput(f"{field} must be a date (China time), not {type(value).__name__}", field=field)
-    return value
 
 
-def _aware(value: datetime, field: str) -> datetime:
-    if not isinstance(value, datetime) or value.utcoffset() is None:
-        raise InvalidInput(f"{field} must be a timezone-aware time", field=field)
-    return value
 
 
-def china_day(moment: datetime) -> date:
-    """The calendar day in China of an aware time."""
-    return moment.astimezone(CHINA).date()
 
 
-def china_span(first: date, after: date) -> tuple[datetime, datetime]:
-    """UTC bounds [start, end) of the China days from `first` up to, not including, `after`."""
-    return (datetime.combine(first, time(), CHINA).astimezone(timezone.utc),
-            datetime.combine(after, time(), CHINA).astimezone(timezone.utc))
 
 
 def _carer(session: Session, elder: people.Elder, kind: str, carer_id: str | None,
@@ -144,7 +122,7 @@ def _carer(session: Session, elder: people.Elder, kind: str, carer_id: str | Non
     """Check who the carer is; the name to seal (None when the carer is named by id)."""
     if kind not in CARER_KINDS:
         raise InvalidInput(f"carer_kind must be one of {', '.join(CARER_KINDS)}", field="carer_kind")
-    name = _text(carer_name, "carer_name", 50)
+    name = text(carer_name, "carer_name", 50)
     if carer_id is not None and name is not None:
         raise InvalidInput("give carer_id for a registered carer or carer_name for another, not both",
                            field="carer_name")
@@ -199,7 +177,7 @@ def sign_agreement(
                       rule="elder_status")
     people.get_staff(session, signed_by, region_id=elder.region_id)
     name = _carer(session, elder, carer_kind, carer_id, carer_name)
-    starts_on = _day(starts_on, "starts_on")
+    starts_on = a_date(starts_on, "starts_on")
     region = get_region(session, elder.region_id)
     rules = policy.effective(session, region)
     if contacts_per_week is None:
@@ -255,12 +233,12 @@ def end_agreement(
     if agreement.ended_at is not None:
         raise Conflict(f"care agreement {agreement.id} already ended on {agreement.ends_on}", field="agreement_id")
     people.get_staff(session, by, region_id=agreement.region_id)
-    ends_on = _day(ends_on, "ends_on")
+    ends_on = a_date(ends_on, "ends_on")
     if ends_on < agreement.starts_on:
         raise InvalidInput(f"ends_on cannot be before the agreement starts ({agreement.starts_on})", field="ends_on")
     last = session.scalar(sa.select(sa.func.max(Contact.happened_at)).where(Contact.agreement_id == agreement.id))
-    if last is not None and china_day(last) > ends_on:
-        raise InvalidInput(f"ends_on cannot be before a contact logged on {china_day(last)}", field="ends_on")
+    if last is not None and china_date(last) > ends_on:
+        raise InvalidInput(f"ends_on cannot be before a contact logged on {china_date(last)}", field="ends_on")
     bank = bank_of(session, get_region(session, agreement.region_id))
     assert bank.log_id is not None
     store.lock_logs(session, [bank.log_id])
@@ -295,17 +273,17 @@ def log_contact(
     agreement = get_agreement(session, agreement_id)
     if kind not in CONTACT_KINDS:
         raise InvalidInput(f"kind must be one of {', '.join(CONTACT_KINDS)}", field="kind")
-    happened_at = _aware(happened_at, "happened_at")
+    happened_at = aware(happened_at, "happened_at")
     if happened_at > at:
         raise InvalidInput("happened_at cannot be in the future", field="happened_at")
-    day = china_day(happened_at)
+    day = china_date(happened_at)
     if day < agreement.starts_on or (agreement.ends_on is not None and day > agreement.ends_on):
         raise InvalidInput(f"happened_at ({day}) is outside the agreement ({agreement.starts_on} to "
                            f"{agreement.ends_on or 'open'})", field="happened_at")
     if minutes is not None and not (isinstance(minutes, int) and not isinstance(minutes, bool)
                                     and 1 <= minutes <= 1440):
         raise InvalidInput("minutes must be 1–1440", field="minutes")
-    note = _text(note, "note", 1000)
+    note = text(note, "note", 1000)
     if by != agreement.carer_id:
         staff = session.get(people.Staff, by)
         if staff is None or not staff.active or not covers(get_region(session, staff.region_id),
@@ -354,12 +332,12 @@ def compliance(session: Session, *, region_id: str, week_start: date, at: dateti
     Raises NotFound (region), InvalidInput (week_start not a Monday).
     """
     region = get_region(session, region_id)
-    if _day(week_start, "week_start").weekday() != 0:
+    if a_date(week_start, "week_start").weekday() != 0:
         raise InvalidInput("week_start must be a Monday", field="week_start")
     last = week_start + timedelta(days=6)
     listed = sa.and_(in_subtree(CareAgreement.region_id, region), _in_force(week_start, last, at))
     agreements = session.scalars(sa.select(CareAgreement).where(listed)).all()
-    lo, hi = china_span(week_start, last + timedelta(days=1))
+    lo, hi = china_days(week_start, last + timedelta(days=1))
     done: dict[str, int] = {agreement_id: int(n) for agreement_id, n in session.execute(
         sa.select(Contact.agreement_id, sa.func.count())
         .join(CareAgreement, CareAgreement.id == Contact.agreement_id)
@@ -380,11 +358,11 @@ def monthly_visit_rate(session: Session, *, region_id: str, month: date) -> tupl
     Raises NotFound (region), InvalidInput (month).
     """
     region = get_region(session, region_id)
-    first = _day(month, "month").replace(day=1)
+    first = a_date(month, "month").replace(day=1)
     after = (first + timedelta(days=32)).replace(day=1)
     in_force = sa.and_(in_subtree(CareAgreement.region_id, region), _in_force(first, after - timedelta(days=1)))
     elders = session.scalar(sa.select(sa.func.count(sa.distinct(CareAgreement.elder_id))).where(in_force))
-    lo, hi = china_span(first, after)
+    lo, hi = china_days(first, after)
     visited = session.scalar(
         sa.select(sa.func.count(sa.distinct(CareAgreement.elder_id)))
         .join(Contact, Contact.agreement_id == CareAgreement.id)

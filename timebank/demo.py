@@ -24,13 +24,13 @@ from . import catalogue, care, gifts, people, points, policy, records_confirm, r
 from . import records_submit, redemption, regions
 from .accounts import Account
 from .banks import open_bank
+from .checks import CHINA
 from .demo_people import DemoPeople
 from .errors import DomainError
 from .people import Elder, Volunteer
 from .regions import Region
 from .sealing import Sealer
 
-CHINA = timezone(timedelta(hours=8))
 PROVINCE_CODE = "320000"
 # (code, 中文, English, level, parent code, bank log id or None, ID-number area)
 TREE = (

@@ -19,6 +19,8 @@ from ledger.writer import Writer
 
 from . import journal
 from .catalogue import CatalogueItem
+from .checks import name as name_text
+from .checks import text
 from .errors import Conflict, InvalidInput, NotFound, NotPermitted
 from .model import Base, new_id
 from .policy import RELATIONS
@@ -187,19 +189,10 @@ def opened(sealer: Sealer, obj: Base) -> dict[str, str | None]:
 
 # --- checks -------------------------------------------------------------------------------------
 
-def _text(value: str | None, field: str, limit: int, required: bool = True) -> str | None:
-    value = value.strip() if isinstance(value, str) else None
-    if not value:
-        if required:
-            raise InvalidInput(f"{field} is required", field=field)
-        return None
-    if len(value) > limit or any(ord(c) < 32 for c in value):
-        raise InvalidInput(f"{field} must be at most {limit} characters, without control characters", field=field)
-    return value
 
 
 def _phone(value: str | None, required: bool = False) -> str | None:
-    value = _text(value, "phone", 20, required)
+    value = text(value, "phone", 20, required=required, multiline=False)
     if value is not None and not (value.lstrip("+").replace("-", "").replace(" ", "").isdigit()
                                   and 5 <= len(value) <= 20):
         raise InvalidInput("phone must be digits, spaces or '-', 5–20 characters", field="phone")
@@ -272,15 +265,15 @@ def register_volunteer(
         raise InvalidInput(f"kind must be one of {', '.join(VOLUNTEER_KINDS)}", field="kind")
     if organisation_id is not None and session.get(Organisation, organisation_id) is None:
         raise NotFound(f"no organisation {organisation_id!r}", field="organisation_id")
-    skills = [_text(s, "skills", 50) for s in (skills or [])][:20]
+    skills = [name_text(s, "skills", 50) for s in (skills or [])][:20]
     id_number = check_id_number(id_number)
     index = sealer.blind_index(id_number, purpose="volunteer-id")
     _unique_id(session, Volunteer, index)
     volunteer = Volunteer(id=new_id("vol"), region_id=region.id, organisation_id=organisation_id, kind=kind, sex=sex,
                           birth_date=_birth(birth_date, at), id_index=index, skills=skills, status="active",
                           registered_at=at)
-    seal_into(sealer, volunteer, name=_text(name, "name", 50), id_number=id_number, phone=_phone(phone),
-              address=_text(address, "address", 200, required=False))
+    seal_into(sealer, volunteer, name=name_text(name, "name", 50), id_number=id_number, phone=_phone(phone),
+              address=text(address, "address", 200))
     session.add(volunteer)
     session.flush()
     return volunteer
@@ -319,9 +312,9 @@ def add_training(
     unknown = [c for c in codes if session.get(CatalogueItem, c) is None]
     if unknown:
         raise InvalidInput(f"unknown catalogue codes: {', '.join(unknown)}", field="certifies")
-    training = Training(id=new_id("trn"), volunteer_id=volunteer.id, course=_text(course, "course", 200),
-                        content=_text(content, "content", 2000, required=False), study_minutes=study_minutes,
-                        provider=_text(provider, "provider", 200), completed_on=completed_on, certifies=codes,
+    training = Training(id=new_id("trn"), volunteer_id=volunteer.id, course=name_text(course, "course", 200),
+                        content=text(content, "content", 2000), study_minutes=study_minutes,
+                        provider=name_text(provider, "provider", 200), completed_on=completed_on, certifies=codes,
                         recorded_by=recorded_by, at=at)
     session.add(training)
     session.flush()
@@ -350,7 +343,7 @@ def set_status(
         raise InvalidInput(f"status must be one of {', '.join(allowed)}", field="status")
     if subject.status == status:
         raise Conflict(f"{subject_id} is already {status}", field="status")
-    reason = _text(reason, "reason", 1000, required=status in ("suspended", "blacklisted"))
+    reason = text(reason, "reason", 1000, required=status in ("suspended", "blacklisted"))
     salt, digest = journal.commitment(reason)
     bank = bank_of(session, get_region(session, subject.region_id))
     entry = journal.write(session, writer, bank=bank, type="status", at=at, subject_id=subject.id,
@@ -411,9 +404,9 @@ def register_elder(
     _unique_id(session, Elder, index)
     elder = Elder(id=new_id("eld"), region_id=region.id, short_code=_short_code(session), sex=sex,
                   birth_date=_birth(birth_date, at), id_index=index, status="active", registered_at=at)
-    seal_into(sealer, elder, name=_text(name, "name", 50), id_number=id_number, phone=_phone(phone),
-              address=_text(address, "address", 200, required=False),
-              health=_text(health, "health", 2000, required=False))
+    seal_into(sealer, elder, name=name_text(name, "name", 50), id_number=id_number, phone=_phone(phone),
+              address=text(address, "address", 200),
+              health=text(health, "health", 2000))
     session.add(elder)
     session.flush()
     for tag in tags:
@@ -493,7 +486,7 @@ def add_relative(
             raise InvalidInput("an elder is not their own relative", field="person_id")
     relative = Relative(id=new_id("rel"), elder_id=elder.id, relation=relation, person_id=person_id,
                         same_household=same_household, may_confirm=may_confirm, may_redeem=may_redeem, added_at=at)
-    seal_into(sealer, relative, name=_text(name, "name", 50), phone=_phone(phone))
+    seal_into(sealer, relative, name=name_text(name, "name", 50), phone=_phone(phone))
     session.add(relative)
     session.flush()
     return relative
@@ -527,7 +520,7 @@ def register_staff(session: Session, sealer: Sealer, *, region_id: str, role: st
     if role not in STAFF_ROLES:
         raise InvalidInput(f"role must be one of {', '.join(STAFF_ROLES)}", field="role")
     staff = Staff(id=new_id("stf"), region_id=region.id, role=role, active=True, created_at=at)
-    seal_into(sealer, staff, name=_text(name, "name", 50))
+    seal_into(sealer, staff, name=name_text(name, "name", 50))
     session.add(staff)
     session.flush()
     return staff

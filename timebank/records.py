@@ -20,7 +20,8 @@ from ledger import store
 from ledger.writer import Writer
 
 from . import journal, people, policy
-from .errors import InvalidInput, NotFound, NotPermitted
+from .checks import CHINA, china_date, china_days
+from .errors import NotFound, NotPermitted
 from .model import Base
 from .regions import Region, covers, get_region
 from .sealing import Sealer
@@ -31,7 +32,6 @@ DEAD = ("rejected", "reversed")
 CONFIRM_KINDS = ("code", "proxy", "witness")
 MAX_CODE_ATTEMPTS = 5
 # China has kept UTC+8 without daylight saving since 1991; a fixed offset needs no tz database.
-CHINA = timezone(timedelta(hours=8), "Asia/Shanghai")
 PLACE_LIMIT = 200
 NOTES_LIMIT = 2000
 
@@ -143,30 +143,14 @@ def opened(sealer: Sealer, obj: ServiceRecord | RecordComplaint) -> dict[str, st
 
 # --- checks and time ----------------------------------------------------------------------------
 
-def aware(value: Any, field: str) -> datetime:
-    """`value` as a UTC datetime. Raises InvalidInput for anything but a timezone-aware datetime."""
-    if not isinstance(value, datetime) or value.tzinfo is None or value.utcoffset() is None:
-        raise InvalidInput(f"{field} must be a timezone-aware date and time", field=field)
-    return value.astimezone(timezone.utc)
 
 
-def text(value: str | None, field: str, limit: int) -> str | None:
-    """Optional free text, stripped; None when blank. Raises InvalidInput when too long."""
-    if value is None:
-        return None
-    if not isinstance(value, str):
-        raise InvalidInput(f"{field} must be text", field=field)
-    value = value.strip()
-    if len(value) > limit:
-        raise InvalidInput(f"{field} must be at most {limit} characters", field=field)
-    return value or None
 
 
 def china_day_bounds(at: datetime) -> tuple[datetime, datetime]:
     """The China-time (UTC+8) calendar day holding `at`, as [start, end) in UTC."""
-    day = at.astimezone(CHINA).date()
-    start = datetime.combine(day, time(0), CHINA)
-    return start.astimezone(timezone.utc), (start + timedelta(days=1)).astimezone(timezone.utc)
+    day = china_date(at)
+    return china_days(day, day + timedelta(days=1))
 
 
 def confirm_deadline(ended_at: datetime, working_days: int) -> datetime:

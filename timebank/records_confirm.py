@@ -12,11 +12,11 @@ from ledger.writer import Writer
 
 from . import people
 from .errors import Conflict, InvalidInput, NotFound, NotPermitted, Refused
+from .checks import aware
 from .records import (
     MAX_CODE_ATTEMPTS,
     ServiceRecord,
     add_event,
-    aware,
     code_hash,
     confirm_deadline,
     issue_code,

@@ -11,8 +11,9 @@ from ledger.writer import Writer
 from . import journal, people
 from .errors import Conflict, InvalidInput, Refused
 from .model import new_id
-from .records import RecordComplaint, ServiceRecord, actor_for_elder, add_event, aware, lock_record, write_event
-from .records import text as free_text
+from .checks import aware
+from .records import RecordComplaint, ServiceRecord, actor_for_elder, add_event, lock_record, write_event
+from .checks import text as free_text
 from .sealing import Sealer
 
 COMMENT_LIMIT = 1000

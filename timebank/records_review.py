@@ -15,17 +15,16 @@ from ledger.writer import Writer
 
 from . import accounts, catalogue, idempotency, journal, people
 from .errors import Conflict, DomainError, InsufficientCredit, InvalidInput, NotPermitted
+from .checks import aware, text
 from .records import (
     ServiceRecord,
     actor_for_elder,
     add_event,
-    aware,
     commitment_parts,
     get_record,
     lock_record,
     policy_of,
     staff_for,
-    text,
     write_event,
 )
 from .regions import get_region

@@ -14,18 +14,17 @@ from ledger.writer import Writer
 from . import catalogue, idempotency, journal, people, policy
 from .errors import InvalidInput, NotFound, NotPermitted, Refused
 from .model import new_id
+from .checks import aware, text
 from .records import (
     DEAD,
     NOTES_LIMIT,
     PLACE_LIMIT,
     ServiceRecord,
     add_event,
-    aware,
     china_day_bounds,
     confirm_deadline,
     get_record,
     issue_code,
-    text,
     write_event,
 )
 from .regions import Organisation, Region, bank_of, covers, get_region

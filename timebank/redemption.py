@@ -8,7 +8,7 @@ bank (see interbank). Cancelling returns the hold.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import datetime
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, Session, mapped_column
@@ -18,6 +18,7 @@ from ledger.writer import Writer
 
 from . import accounts, catalogue, idempotency, interbank, journal, people, policy
 from .accounts import Account
+from .checks import china_date
 from .errors import Conflict, InsufficientCredit, InvalidInput, NotFound, NotPermitted, Refused
 from .model import Base, new_id
 from .people import Elder, Relative, Staff, Volunteer
@@ -26,8 +27,6 @@ from .regions import Region, Station, bank_of, covers, get_region
 STATUSES = ("requested", "completed", "cancelled")
 PROVIDER_KINDS = ("volunteer", "station")
 MAX_MINUTES = 1440
-# ages are counted on the calendar day in China (UTC+8, no daylight saving)
-CHINA = timezone(timedelta(hours=8), "CST")
 
 
 class Redemption(Base):
@@ -82,8 +81,6 @@ def redemptions_of(session: Session, person_id: str) -> list[Redemption]:
                                 .order_by(Redemption.requested_at.desc(), Redemption.id)))
 
 
-def in_china(at: datetime) -> datetime:
-    return at.astimezone(CHINA)
 
 
 def person_balance_at(session: Session, bank: Region, person_id: str) -> int:
@@ -174,7 +171,7 @@ def request_redemption(
     home_policy = policy.effective(session, get_region(session, redeemer.region_id))
     serving_policy = policy.effective(session, region, home_policy.version)
     if isinstance(redeemer, Volunteer):
-        age = people.age_on(redeemer.birth_date, in_china(at).date())
+        age = people.age_on(redeemer.birth_date, china_date(at))  # ages count China's calendar day
         if age < home_policy.redemption_age:
             raise Refused(f"volunteers redeem their own credit from age {home_policy.redemption_age}; "
                           f"{redeemer.id} is {age}", rule="redemption_age")

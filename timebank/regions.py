@@ -7,6 +7,7 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
+from . import checks
 from .errors import Conflict, InvalidInput, NotFound, Refused
 from .model import Base, new_id
 
@@ -71,11 +72,6 @@ class Organisation(Base):
     created_at: Mapped[datetime]
 
 
-def _text(value: str, field: str, limit: int = 100) -> str:
-    value = (value or "").strip()
-    if not value or len(value) > limit:
-        raise InvalidInput(f"{field} must be 1 to {limit} characters", field=field)
-    return value
 
 
 def create_region(
@@ -106,8 +102,8 @@ def create_region(
         parent_id=parent.id if parent else None,
         level=level,
         code=code,
-        name_zh=_text(name_zh, "name_zh"),
-        name_en=_text(name_en, "name_en"),
+        name_zh=checks.name(name_zh, "name_zh", 100),
+        name_en=checks.name(name_en, "name_en", 100),
         path=(parent.path if parent else "/") + region_id + "/",
         created_at=at,
     )
@@ -156,7 +152,7 @@ def children(session: Session, region: Region) -> list[Region]:
 def create_station(session: Session, *, region_id: str, name: str, at: datetime) -> Station:
     """Add a service station under a region. Raises NotFound, InvalidInput."""
     region = get_region(session, region_id)
-    station = Station(id=new_id("sta"), region_id=region.id, name=_text(name, "name", 200), created_at=at)
+    station = Station(id=new_id("sta"), region_id=region.id, name=checks.name(name, "name", 200), created_at=at)
     session.add(station)
     session.flush()
     return station
@@ -178,7 +174,7 @@ def create_organisation(
             raise NotFound(f"no organisation {brand_id!r}", field="brand_id")
         if brand.kind != "brand":
             raise InvalidInput("brand_id must name a brand", field="brand_id")
-    org = Organisation(id=new_id("org"), region_id=region.id, kind=kind, name=_text(name, "name", 200),
+    org = Organisation(id=new_id("org"), region_id=region.id, kind=kind, name=checks.name(name, "name", 200),
                        brand_id=brand_id, created_at=at)
     session.add(org)
     session.flush()

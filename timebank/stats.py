@@ -6,19 +6,19 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from . import care
+from .checks import CHINA, china_date
 from .accounts import Account
 from .people import Elder, ElderTag, Volunteer
 from .records import ServiceRecord
 from .redemption import Redemption
 from .regions import Region, get_region, in_subtree
 
-CHINA = timedelta(hours=8)
 
 
 @dataclass(frozen=True)
@@ -75,7 +75,7 @@ def region_statistics(session: Session, *, region_id: str, start: datetime, end:
     by_month: dict[str, int] = {}
     for verified_at, minutes in session.execute(sa.select(ServiceRecord.verified_at, ServiceRecord.credit_minutes)
                                                 .where(posted)):
-        month = (verified_at + CHINA).strftime("%Y-%m")
+        month = verified_at.astimezone(CHINA).strftime("%Y-%m")
         by_month[month] = by_month.get(month, 0) + int(minutes or 0)
     redeemed, completed = session.execute(sa.select(
         sa.func.coalesce(sa.func.sum(Redemption.credit_minutes), 0), sa.func.count()).where(
@@ -86,7 +86,7 @@ def region_statistics(session: Session, *, region_id: str, start: datetime, end:
         sa.select(ElderTag.tag, sa.func.count(sa.distinct(ElderTag.elder_id)))
         .where(ElderTag.elder_id.in_(served), ElderTag.removed_at.is_(None)).group_by(ElderTag.tag)
         .order_by(ElderTag.tag)).all()) if served else {}
-    week_start = _china_date(at) - timedelta(days=_china_date(at).weekday())
+    week_start = china_date(at) - timedelta(days=china_date(at).weekday())
     rows = care.compliance(session, region_id=region.id, week_start=week_start, at=at)
     return RegionStats(
         region_id=region.id, start=start, end=end,
@@ -98,7 +98,7 @@ def region_statistics(session: Session, *, region_id: str, start: datetime, end:
         outstanding_minutes=outstanding(session, region), bank_liability_minutes=bank_liability(session, region),
         elders_served=len(served), elders_served_by_tag=by_tag,
         agreements=len(rows), agreements_behind=sum(1 for r in rows if r.behind),
-        monthly_visit_rate=care.monthly_visit_rate(session, region_id=region.id, month=_china_date(at).replace(day=1)),
+        monthly_visit_rate=care.monthly_visit_rate(session, region_id=region.id, month=china_date(at).replace(day=1)),
     )
 
 
@@ -117,7 +117,3 @@ def bank_liability(session: Session, region: Region) -> int:
     sum of every other credit account of those banks (person, escrow, backstop, pool, clearing)."""
     return -int(session.scalar(sa.select(sa.func.coalesce(sa.func.sum(Account.balance), 0)).where(
         Account.kind == "issuance", Account.unit == "credit", in_subtree(Account.bank_id, region))) or 0)
-
-
-def _china_date(at: datetime) -> date:
-    return (at + CHINA).date()

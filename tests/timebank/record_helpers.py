@@ -9,7 +9,8 @@ from typing import Any
 from world import World
 
 from timebank.people import Elder, Volunteer
-from timebank.records import CHINA, ServiceRecord
+from timebank.checks import CHINA
+from timebank.records import ServiceRecord
 from timebank.records_confirm import confirm_with_code
 from timebank.records_review import verify_record
 from timebank.records_submit import submit_record

@@ -14,7 +14,8 @@ from world import World
 
 from ledger import store
 from timebank import care, journal, people, policy
-from timebank.care import CHINA, CareAgreement, Contact
+from timebank.care import CareAgreement, Contact
+from timebank.checks import CHINA
 from timebank.errors import Conflict, InvalidInput, NotFound, NotPermitted, Refused
 from timebank.people import Elder
 
