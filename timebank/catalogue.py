@@ -1,5 +1,7 @@
 """The care-service catalogue (服务清单, "5+X"): the national core and extras, plus regions' own items.
 
+The national items are seeded by migration 0002 (its SEED lists them) and live in the database.
+
 A weight is in percent (120 means minutes × 1.2); a region changes weights for its subtree through
 policy (`weights`). A priced item costs a fixed number of credit minutes instead.
 """
@@ -16,29 +18,6 @@ from .model import Base
 from .regions import Region, get_region
 
 CATEGORIES = ("daily_living", "health", "emotional", "emergency", "culture", "legal", "home")
-
-# (code, 中文, English, category, weight %, volunteers may give it, training required)
-SEED = (
-    ("MEAL", "助餐", "Meal help", "daily_living", 100, True, False),
-    ("BATH", "助浴", "Bathing", "daily_living", 120, True, True),
-    ("CLEAN", "助洁", "Cleaning", "daily_living", 100, True, False),
-    ("EMERGENCY", "助急", "Emergency help", "emergency", 100, True, False),
-    ("MOBILITY", "助行", "Mobility and outings", "daily_living", 100, True, False),
-    ("HOMECARE", "上门照护", "Home care", "health", 120, True, True),
-    ("MEDICAL", "助医", "Medical escort", "health", 100, True, False),
-    ("SHOPPING", "助购", "Shopping", "daily_living", 100, True, False),
-    ("VISIT", "探访", "Visits (home or phone)", "emotional", 100, True, False),
-    ("COMPANY", "精神慰藉", "Companionship", "emotional", 100, True, False),
-    ("COUNSEL", "心理疏导", "Counselling", "emotional", 120, True, True),
-    ("RESPITE", "喘息服务", "Respite for family carers", "health", 120, True, True),
-    ("ERRAND", "代办", "Errands", "daily_living", 100, True, False),
-    ("REHAB", "康复", "Rehabilitation support", "health", 110, True, True),
-    ("TEACH", "助学", "Teaching (phones, skills)", "culture", 100, True, False),
-    ("CULTURE", "文化娱乐", "Culture and recreation", "culture", 100, True, False),
-    ("LEGAL", "法律维权", "Legal aid", "legal", 100, True, False),
-    ("ADAPT", "适老化", "Home adaptation", "home", 100, True, False),
-    ("NURSING", "专业护理", "Clinical nursing", "health", 100, False, True),
-)
 
 
 class CatalogueItem(Base):
