@@ -53,10 +53,6 @@ class CliContext:
 pass_ctx = click.make_pass_decorator(CliContext, ensure=True)
 
 
-
-pass_ctx = click.make_pass_decorator(CliContext, ensure=True)
-
-
 def now() -> datetime:
     return datetime.now(timezone.utc)
 

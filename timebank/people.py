@@ -23,7 +23,6 @@ from .checks import name as name_text
 from .checks import text
 from .errors import Conflict, InvalidInput, NotFound, NotPermitted
 from .model import Base, new_id
-from .policy import RELATIONS
 from .regions import Organisation, Region, bank_of, covers, get_region
 from .sealing import Sealer
 
@@ -37,6 +36,8 @@ PRIORITY_TAGS = (
     "left_behind", "childless_widowed", "extreme_poverty", "low_income", "special_family_planning", "handicapped",
     "serious_illness",
 )
+# what a relative is to a person (and, for gifts, what the recipient is to the giver)
+RELATIONS = ("spouse", "parent", "grandparent", "child", "grandchild", "sibling", "other_relative", "friend")
 SHORT_CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
 
 
@@ -526,15 +527,18 @@ def register_staff(session: Session, sealer: Sealer, *, region_id: str, role: st
     return staff
 
 
-def get_staff(session: Session, staff_id: str, *, region_id: str | None = None) -> Staff:
-    """An active staff member; with `region_id`, one whose subtree covers that region.
+def get_staff(session: Session, staff_id: str, *, region_id: str | None = None, role: str | None = None) -> Staff:
+    """An active staff member; with `region_id`, one whose subtree covers that region; with `role`,
+    one of that role.
 
-    Raises NotFound, NotPermitted (out of scope)."""
+    Raises NotFound, NotPermitted (out of scope, or another role)."""
     staff = session.get(Staff, staff_id)
     if staff is None or not staff.active:
         raise NotFound(f"no active staff member {staff_id!r}", field="staff_id")
     if region_id is not None and not covers(get_region(session, staff.region_id), get_region(session, region_id)):
         raise NotPermitted(f"staff {staff_id} does not cover region {region_id}", field="staff_id")
+    if role is not None and staff.role != role:
+        raise NotPermitted(f"this needs an {role}; staff {staff_id} is a {staff.role}", field="staff_id")
     return staff
 
 

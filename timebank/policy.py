@@ -22,10 +22,10 @@ from ledger.writer import Writer
 from . import journal
 from .errors import InvalidInput
 from .model import Base
+from .people import RELATIONS, get_staff
 from .regions import Region, bank_of, get_region
 
 ROUNDING = ("half_up", "floor", "ceil")
-RELATIONS = ("spouse", "parent", "grandparent", "child", "grandchild", "sibling", "other_relative", "friend")
 
 
 def _int(lo: int, hi: int) -> Callable[[Any], bool]:
@@ -159,7 +159,10 @@ def effective(session: Session, region: Region, version: int | None = None) -> P
     ).all()
     depth = {region_id: i for i, region_id in enumerate(ids)}
     for row in sorted(rows, key=lambda r: (depth[r.region_id], r.version)):
-        values.update(row.values)
+        changes = row.values
+        if "weights" in changes:  # weights merge item by item: a district changing one keeps the city's others
+            changes = {**changes, "weights": {**values["weights"], **changes["weights"]}}
+        values.update(changes)
     return Policy(version, values)
 
 
@@ -169,9 +172,13 @@ def set_policy(
     """Set knobs on a region for its whole subtree, as a new version and a ledger entry in the
     bank that covers the region.
 
-    Raises NotFound (region), InvalidInput (unknown knob or bad value), Refused (no bank covers it).
+    `set_by` is an administrator whose subtree covers the region.
+
+    Raises NotFound (region, staff), NotPermitted (not such an administrator), InvalidInput (unknown
+    knob or bad value), Refused (no bank covers it).
     """
     region = get_region(session, region_id)
+    get_staff(session, set_by, region_id=region.id, role="administrator")
     values = check_values(changes)
     bank = bank_of(session, region)
     row = PolicyVersion(region_id=region.id, values_json=json.dumps(values, sort_keys=True, ensure_ascii=False),

@@ -137,7 +137,8 @@ def bank_of(session: Session, region: Region) -> Region:
     for region_id in reversed(ids):
         if region_id in banks:
             return banks[region_id]
-    raise Refused(f"no time bank covers region {region.name_zh} ({region.id}); open one above it first", rule="bank")
+    raise Refused(f"no time bank covers region {region.name_zh} ({region.id}); open one at or above it first",
+                  rule="bank")
 
 
 def list_banks(session: Session) -> list[Region]:

@@ -80,7 +80,7 @@ def test_a_bank_whose_policy_excludes_the_other_refuses(world: World) -> None:
     give(world, lyg_elder, 100)
     give(world, suqian_elder, 100)
     policy.set_policy(s, world.writer, region_id=world.suqian.id, changes={"accepted_banks": [world.haizhou.id]},
-                      set_by=world.suqian_coordinator.id, at=world.now)
+                      set_by=world.province_admin.id, at=world.now)
     before = snapshot(s)
     for redeemer, region in ((lyg_elder, world.suqian_community), (suqian_elder, world.lyg)):
         with pytest.raises(Refused) as refused:

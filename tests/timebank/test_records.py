@@ -138,7 +138,7 @@ def test_an_elders_bank_may_refuse_volunteers_of_other_banks(world: World) -> No
     volunteer = world.volunteer()
     elder = world.elder(world.suqian_community)
     policy.set_policy(world.session, world.writer, region_id=world.suqian.id,
-                      changes={"accepted_banks": [world.suqian.id]}, set_by=world.admin.id, at=world.now)
+                      changes={"accepted_banks": [world.suqian.id]}, set_by=world.province_admin.id, at=world.now)
     error = refused(world, volunteer, Refused, lambda: submit(world, volunteer, elder))
     assert error.details["rule"] == "accepted_banks"
 

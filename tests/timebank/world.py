@@ -30,7 +30,7 @@ def id_number(birth: date = date(1990, 1, 1), area: str = "320703") -> str:
 class World:
     """江苏省 → 连云港市 (bank lyg) → 海州区 (bank haizhou) → 新南街道 → 朝阳社区 → 网格一;
     江苏省 → 宿迁市 (bank suqian) → 宿城区 → 幸福社区. Staff: a coordinator and an administrator in
-    海州区, a coordinator in 宿迁市."""
+    海州区, a coordinator in 宿迁市, an administrator of the whole province."""
 
     session: Session
     writer: Writer
@@ -48,6 +48,7 @@ class World:
     coordinator: Staff
     admin: Staff
     suqian_coordinator: Staff
+    province_admin: Staff
 
     def volunteer(self, region: Region | None = None, **kw: Any) -> Volunteer:
         return make_volunteer(self.session, self.sealer, region or self.community, self.now, **kw)
@@ -77,8 +78,10 @@ def make_world(session: Session, writer: Writer, sealer: Sealer, now: datetime) 
     admin = people.register_staff(session, sealer, region_id=haizhou.id, role="administrator", name="李管理", at=now)
     suqian_coordinator = people.register_staff(session, sealer, region_id=suqian.id, role="coordinator",
                                                name="赵协调", at=now)
+    province_admin = people.register_staff(session, sealer, region_id=province.id, role="administrator",
+                                           name="省管理员", at=now)
     return World(session, writer, sealer, now, province, lyg, haizhou, street, community, grid, suqian, sucheng,
-                 suqian_community, coordinator, admin, suqian_coordinator)
+                 suqian_community, coordinator, admin, suqian_coordinator, province_admin)
 
 
 def make_volunteer(session: Session, sealer: Sealer, region: Region, now: datetime, **kw: Any) -> Volunteer:
