@@ -10,7 +10,9 @@ from ledger.database import create_engine
 from ledger.keys import Keyring
 from ledger.writer import Writer
 
-from . import db, errors, health, integrity, ledger_api, migrate, pages
+from timebank import sealing
+
+from . import auth, db, errors, health, integrity, ledger_api, migrate, openapi, pages, v1
 from .settings import Settings
 
 
@@ -31,7 +33,10 @@ def create_app(settings: Settings | None = None) -> Flask:
         engine.dispose()
         raise
     db.init_app(app, engine)
+    api = openapi.init_app(app)  # before errors: our handlers replace flask-smorest's
     errors.init_app(app)
+    auth.init_app(app)
+    app.extensions["timebank.sealer"] = sealing.load_or_create(settings.personal_data_key_file)
 
     keyring = Keyring(settings.key_dir)
     statuses = integrity.check_logs(engine, keyring, full=settings.startup_check == "full")
@@ -41,4 +46,5 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.register_blueprint(ledger_api.bp)
     app.register_blueprint(health.bp)
     app.register_blueprint(pages.bp)
+    v1.register(api)
     return app

@@ -21,7 +21,17 @@ from ledger.errors import (
     ProofError,
     UnknownLog,
 )
-from timebank.errors import Conflict, DomainError, InsufficientCredit, InvalidInput, NotFound, NotPermitted, Refused
+from timebank.errors import (
+    Conflict,
+    DomainError,
+    InsufficientCredit,
+    InvalidInput,
+    NotFound,
+    NotPermitted,
+    Refused,
+    TooManyAttempts,
+    Unauthenticated,
+)
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +48,8 @@ STATUS: list[tuple[type[Exception], int, str]] = [
     (KeyFileError, 500, "ledger_key"),
     (LedgerError, 500, "ledger_error"),
     (NotFound, 404, "not_found"),
+    (Unauthenticated, 401, "unauthenticated"),
+    (TooManyAttempts, 429, "too_many_attempts"),
     (InvalidInput, 400, "bad_request"),
     (NotPermitted, 403, "forbidden"),
     (Conflict, 409, "conflict"),
@@ -70,11 +82,20 @@ def init_app(app: Flask) -> None:
     def _domain(exc: DomainError) -> tuple[Response, int]:
         status, code = next((status, code) for kind, status, code in STATUS if isinstance(exc, kind))
         details = {k: v for k, v in exc.details.items() if isinstance(v, str | int | bool)}
-        return error_response(status, code, exc.message, {**details, **exc.details.get("errors", {})})
+        response = error_response(status, code, exc.message, {**details, **exc.details.get("errors", {})})
+        if "retry_after" in exc.details:
+            response[0].headers["Retry-After"] = str(exc.details["retry_after"])
+        if status == 401:
+            response[0].headers["WWW-Authenticate"] = 'Bearer realm="timebank"'
+        return response
 
     @app.errorhandler(HTTPException)
     def _http(exc: HTTPException) -> tuple[Response, int]:
         status = exc.code or 500
+        messages = (getattr(exc, "data", None) or {}).get("messages")  # webargs: {"json": {field: [...]}}
+        if messages:
+            flat = {field: msgs for where in messages.values() for field, msgs in where.items()}
+            return error_response(400 if status == 422 else status, "bad_request", _summary(flat), flat)
         return error_response(status, (exc.name or "error").lower().replace(" ", "_"), exc.description or "")
 
     @app.errorhandler(Exception)

@@ -50,6 +50,18 @@ class Conflict(DomainError):
     code = "conflict"
 
 
+class Unauthenticated(DomainError):
+    """No valid sign-in: a wrong password, an unknown, expired or revoked token."""
+
+    code = "unauthenticated"
+
+
+class TooManyAttempts(DomainError):
+    """Too many failed sign-ins or codes: wait until `details["retry_after"]` seconds have passed."""
+
+    code = "too_many_attempts"
+
+
 class NotPermitted(DomainError):
     """The acting person may not do this to this object (e.g. a proxy without the right to redeem)."""
 

@@ -75,3 +75,40 @@ def remember(
     except IntegrityError as exc:
         message = f"idempotency key {key!r} is being used by another request; retry"
         raise Conflict(message, field="idempotency_key") from exc
+
+
+class StoredResponse(Base):
+    """What a request sent with an Idempotency-Key returned, to be returned again on a retry."""
+
+    __tablename__ = "stored_response"
+
+    key: Mapped[str] = mapped_column(sa.String(MAX_KEY), primary_key=True)
+    user_id: Mapped[str] = mapped_column(sa.String(40), primary_key=True)
+    fingerprint: Mapped[str] = mapped_column(sa.String(64))
+    status: Mapped[int] = mapped_column(sa.Integer)
+    body: Mapped[str] = mapped_column(sa.Text)
+    at: Mapped[datetime]
+
+
+def stored_response(session: Session, *, key: str, user_id: str, fingerprint: str) -> StoredResponse | None:
+    """The response stored for this caller's key, or None. Raises Conflict when the key was used for
+    another request."""
+    row = session.get(StoredResponse, (check_key(key), user_id))
+    if row is not None and row.fingerprint != fingerprint:
+        raise Conflict(f"Idempotency-Key {key!r} was already used for a different request; use a new key",
+                       field="idempotency_key")
+    return row
+
+
+def store_response(session: Session, *, key: str, user_id: str, fingerprint: str, status: int, body: str,
+                   at: datetime) -> None:
+    """Keep a response for retries, in the request's own transaction. A concurrent request that
+    stored the same key first makes this raise Conflict (retry to get its response)."""
+    try:
+        with session.begin_nested():
+            session.add(StoredResponse(key=check_key(key), user_id=user_id, fingerprint=fingerprint, status=status,
+                                       body=body, at=at))
+            session.flush()
+    except IntegrityError as exc:
+        raise Conflict(f"Idempotency-Key {key!r} is being used by another request; retry",
+                       field="idempotency_key") from exc

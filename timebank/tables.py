@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from . import accounts, care, catalogue, gifts, idempotency, interbank, journal, people, points, policy, records
-from . import redemption, regions
+from . import redemption, regions, users
 from .model import Base
 
 metadata = Base.metadata
 MODULES = (accounts, care, catalogue, gifts, idempotency, interbank, journal, people, points, policy, records,
-           redemption, regions)
+           redemption, regions, users)

@@ -54,3 +54,24 @@ def need_tool(pytestconfig: pytest.Config) -> Callable[[bool, str], None]:
         if isinstance(plugin, ModuleType) and Path(getattr(plugin, "__file__", "") or "").resolve() == wanted:
             return plugin.need_tool  # type: ignore[no-any-return]
     raise LookupError(f"{wanted} is not loaded")
+
+
+@pytest.fixture(scope="module")
+def api_world(databases: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """The /api/v1 app on a database of its own, shared by a module's tests (see apiworld.py)."""
+    from apiworld import build
+
+    world = build(databases.new_url(), tmp_path_factory.mktemp("apiworld"))
+    yield world
+    world.app.extensions["timebank.engine"].dispose()
+
+
+@pytest.fixture
+def fresh_api_world(databases: Any, tmp_path: Path) -> Iterator[Any]:
+    """The same, for one test that changes what others would read."""
+    from apiworld import build
+
+    (tmp_path / "apiworld").mkdir()
+    world = build(databases.new_url(), tmp_path / "apiworld")
+    yield world
+    world.app.extensions["timebank.engine"].dispose()

@@ -1,0 +1,62 @@
+"""One transaction per changing request: commit when the view succeeds, roll back when it fails
+(keeping what a refusal must keep), and honour the Idempotency-Key header."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from functools import wraps
+from typing import Any, TypeVar
+
+from flask import Response, make_response, request
+
+from timebank import idempotency
+from timebank.errors import DomainError
+
+from .auth import caller, now
+from .db import get_session
+
+View = TypeVar("View", bound=Callable[..., Any])
+KEY_HEADER = "Idempotency-Key"
+
+
+def _fingerprint() -> str:
+    digest = hashlib.sha256(f"{request.method} {request.path}?{request.query_string.decode()}\n".encode())
+    digest.update(request.get_data())
+    return digest.hexdigest()
+
+
+def writes(view: View) -> View:
+    """Run a changing view in one transaction. With an Idempotency-Key header, the first response
+    is stored with the change and returned again, unchanged, for a retry of the same request."""
+
+    @wraps(view)
+    def run(*args: Any, **kwargs: Any) -> Response:
+        session = get_session()
+        key = request.headers.get(KEY_HEADER)
+        who = caller()
+        owner = who.user_id if who else "anonymous"
+        if key is not None:
+            stored = idempotency.stored_response(session, key=key, user_id=owner, fingerprint=_fingerprint())
+            if stored is not None:
+                replay = Response(stored.body, status=stored.status, mimetype="application/json")
+                replay.headers["Idempotent-Replayed"] = "true"
+                return replay
+        try:
+            response = make_response(view(*args, **kwargs))
+        except DomainError as exc:
+            session.commit() if exc.keep_changes else session.rollback()
+            raise
+        except BaseException:
+            session.rollback()
+            raise
+        if response.status_code >= 400:
+            session.rollback()
+            return response
+        if key is not None:
+            idempotency.store_response(session, key=key, user_id=owner, fingerprint=_fingerprint(),
+                                       status=response.status_code, body=response.get_data(as_text=True), at=now())
+        session.commit()
+        return response
+
+    return run  # type: ignore[return-value]

@@ -1,0 +1,14 @@
+"""The domain API under /api/v1: one blueprint per feature, each described in the OpenAPI document."""
+
+from __future__ import annotations
+
+from flask_smorest import Api
+
+from . import auth
+
+BLUEPRINTS = (auth.blp,)
+
+
+def register(api: Api) -> None:
+    for blueprint in BLUEPRINTS:
+        api.register_blueprint(blueprint)
