@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from flask_smorest import Api
 
-from . import auth
+from . import auth, care, credits, network, people, records
 
-BLUEPRINTS = (auth.blp,)
+BLUEPRINTS = (auth.blp, network.blp, people.blp, records.blp, credits.blp, care.blp)
 
 
 def register(api: Api) -> None:

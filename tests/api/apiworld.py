@@ -179,3 +179,29 @@ def build(url: str, root: Path) -> ApiWorld:
         s.commit()
     engine.dispose()
     return ApiWorld(create_app(settings), settings, ids, names)
+
+
+# --- the role × endpoint matrix -----------------------------------------------------------------
+
+ROLES = ("anonymous", "volunteer", "student", "elder", "proxy", "coordinator", "administrator", "school", "auditor",
+         "other_coordinator", "other_administrator", "other_volunteer", "other_elder")
+SIGNED_IN = frozenset(ROLES) - {"anonymous"}
+
+
+@dataclass(frozen=True)
+class Rule:
+    """Who may call one endpoint. `path` is the OpenAPI template (e.g. /api/v1/records/{record_id}).
+    `sample(world)` gives a concrete path and JSON body for one attempt; it is called afresh for
+    every role (so it may create the object the call acts on, through the use cases). An allowed
+    role must not get 401, 403 or 404; any other role must get one of them; nobody gets a 5xx."""
+
+    method: str
+    path: str
+    allowed: frozenset[str]
+    sample: Any = None  # Callable[[ApiWorld], tuple[str, Any]]
+
+    def attempt(self, world: ApiWorld, role: str) -> TestResponse:
+        path, body = self.sample(world) if self.sample else (self.path, None)
+        client = world.anonymous() if role == "anonymous" else world.as_user(role)
+        call = getattr(client, self.method.lower())
+        return call(path) if self.method in ("GET", "DELETE") else call(path, json=body)
