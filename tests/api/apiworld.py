@@ -82,9 +82,20 @@ class ApiWorld:
     settings: Settings
     ids: dict[str, str] = field(default_factory=dict)
     usernames: dict[str, str] = field(default_factory=dict)
+    _clients: dict[str, ApiClient] = field(default_factory=dict)
 
     def anonymous(self) -> ApiClient:
         return ApiClient(self.app.test_client())
+
+    def client_for(self, role: str, *, fresh: bool = False) -> ApiClient:
+        """A signed-in client for the role ("anonymous": none), kept for reuse unless `fresh`."""
+        if role == "anonymous":
+            return self.anonymous()
+        if fresh:
+            return self.as_user(role)
+        if role not in self._clients:
+            self._clients[role] = self.as_user(role)
+        return self._clients[role]
 
     def as_user(self, name: str) -> ApiClient:
         """A client signed in (browser session) as the user of that name (see the class docstring)."""
@@ -199,9 +210,10 @@ class Rule:
     path: str
     allowed: frozenset[str]
     sample: Any = None  # Callable[[ApiWorld], tuple[str, Any]]
+    fresh_session: bool = False  # for calls that end or change the session (sign-out, password)
 
     def attempt(self, world: ApiWorld, role: str) -> TestResponse:
         path, body = self.sample(world) if self.sample else (self.path, None)
-        client = world.anonymous() if role == "anonymous" else world.as_user(role)
+        client = world.client_for(role, fresh=self.fresh_session)
         call = getattr(client, self.method.lower())
         return call(path) if self.method in ("GET", "DELETE") else call(path, json=body)
