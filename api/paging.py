@@ -22,7 +22,8 @@ class PageQuery(Schema):
 
 def _decode(cursor: str) -> str:
     try:
-        return base64.urlsafe_b64decode(cursor.encode("ascii") + b"==").decode("utf-8")
+        padded = cursor + "=" * (-len(cursor) % 4)
+        return base64.b64decode(padded.encode("ascii"), altchars=b"-_", validate=True).decode("utf-8")
     except (binascii.Error, UnicodeError, ValueError) as exc:
         raise ValidationError({"cursor": ["not a cursor from a previous page; start without one"]}) from exc
 

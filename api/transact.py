@@ -8,10 +8,11 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any, TypeVar
 
-from flask import Response, make_response, request
+from flask import Response, current_app, make_response, request
 
 from timebank import idempotency
 from timebank.errors import DomainError
+from timebank.sealing import Sealer
 
 from .auth import caller, now
 from .db import get_session
@@ -24,6 +25,27 @@ def _fingerprint() -> str:
     digest = hashlib.sha256(f"{request.method} {request.path}?{request.query_string.decode()}\n".encode())
     digest.update(request.get_data())
     return digest.hexdigest()
+
+
+def commits(view: View) -> View:
+    """A read that logs access to personal data: commit the log rows when the view succeeds."""
+
+    @wraps(view)
+    def run(*args: Any, **kwargs: Any) -> Any:
+        session = get_session()
+        try:
+            result = view(*args, **kwargs)
+        except BaseException:
+            session.rollback()
+            raise
+        session.commit()
+        return result
+
+    return run  # type: ignore[return-value]
+
+
+def _sealer() -> Sealer:
+    return current_app.extensions["timebank.sealer"]
 
 
 def writes(view: View) -> View:
@@ -39,7 +61,8 @@ def writes(view: View) -> View:
         if key is not None:
             stored = idempotency.stored_response(session, key=key, user_id=owner, fingerprint=_fingerprint())
             if stored is not None:
-                replay = Response(stored.body, status=stored.status, mimetype="application/json")
+                body = _sealer().open(stored.body, where=f"stored_response.body:{owner}:{key}")
+                replay = Response(body, status=stored.status, mimetype="application/json")
                 replay.headers["Idempotent-Replayed"] = "true"
                 return replay
         try:
@@ -54,8 +77,10 @@ def writes(view: View) -> View:
             session.rollback()
             return response
         if key is not None:
+            # the body may hold personal data (a sign-up echoes it): kept sealed, like every such value
+            body = _sealer().seal(response.get_data(as_text=True), where=f"stored_response.body:{owner}:{key}")
             idempotency.store_response(session, key=key, user_id=owner, fingerprint=_fingerprint(),
-                                       status=response.status_code, body=response.get_data(as_text=True), at=now())
+                                       status=response.status_code, body=body or "", at=now())
         session.commit()
         return response
 
