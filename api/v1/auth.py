@@ -78,6 +78,7 @@ def _user_json(user: users.User | None) -> dict[str, Any] | None:
 
 
 @blp.route("/auth/sign-in", methods=["POST"])
+@blp.doc(security=[])
 @writes
 @blp.arguments(SignInBody)
 @blp.response(200, SessionOut)
@@ -91,6 +92,7 @@ def sign_in(body: dict[str, Any]) -> dict[str, Any]:
 
 
 @blp.route("/auth/sign-out", methods=["POST"])
+@blp.doc(security=[])
 @blp.response(204)
 def sign_out() -> None:
     """End the browser session."""
@@ -98,6 +100,7 @@ def sign_out() -> None:
 
 
 @blp.route("/auth/session", methods=["GET"])
+@blp.doc(security=[])
 @blp.response(200, SessionOut)
 def current_session() -> dict[str, Any]:
     """Who is signed in, and the CSRF token to send with changes."""
