@@ -21,6 +21,14 @@ View = TypeVar("View", bound=Callable[..., Any])
 KEY_HEADER = "Idempotency-Key"
 
 
+def use_case_key() -> str | None:
+    """The request's Idempotency-Key for a use case that moves credit, made the caller's own (so
+    one caller's keys never collide with, or reveal, another's)."""
+    key = request.headers.get(KEY_HEADER)
+    who = caller()
+    return None if key is None else f"{who.user_id if who else 'anonymous'}:{key}"[:200]
+
+
 def _fingerprint() -> str:
     digest = hashlib.sha256(f"{request.method} {request.path}?{request.query_string.decode()}\n".encode())
     digest.update(request.get_data())

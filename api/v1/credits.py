@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 import sqlalchemy as sa
-from flask import request
 from flask_smorest import Blueprint
 from sqlalchemy.orm import Session
 
@@ -18,7 +17,7 @@ from timebank.redemption import Redemption
 from .. import access, auth
 from ..db import get_session
 from ..paging import page
-from ..transact import KEY_HEADER, writes
+from ..transact import use_case_key, writes
 from .common import now, writer
 from .credits_schemas import (
     CreditExpiryOut,
@@ -50,7 +49,7 @@ PEOPLE = ("volunteer", "elder")
 
 
 def _key() -> str | None:
-    return request.headers.get(KEY_HEADER)
+    return use_case_key()
 
 
 def _receipt(session: Session, entry_id: str | None) -> dict[str, Any] | None:

@@ -6,7 +6,7 @@ from datetime import date, datetime, time, timedelta, timezone
 from typing import Any
 
 import sqlalchemy as sa
-from flask import current_app, request
+from flask import current_app
 from flask_smorest import Blueprint
 from marshmallow import ValidationError
 from sqlalchemy.orm import Session
@@ -20,7 +20,7 @@ from timebank.regions import Organisation, Region, Station
 from .. import access, auth
 from ..db import get_session
 from ..paging import _decode, _encode, page
-from ..transact import KEY_HEADER, writes
+from ..transact import use_case_key, writes
 from . import network_schemas as s
 from .common import now, sealer, writer
 
@@ -399,7 +399,7 @@ def settle(body: dict[str, Any]) -> dict[str, Any]:
             raise NotFound(f"no bank {body[name]!r}", field=name)
     done = interbank.settle(session, writer(), bank_a_id=body["bank_a_id"], bank_b_id=body["bank_b_id"],
                             settled_by=who.subject_id or "", at=now(),
-                            idempotency_key=request.headers.get(KEY_HEADER))
+                            idempotency_key=use_case_key())
     return {**{name: getattr(done, name) for name in ("id", "bank_a_id", "bank_b_id", "a_owed", "b_owed", "net",
                                                       "settled_by", "at")},
             "receipts": {"bank_a": _receipt(session, done.a_entry_id), "bank_b": _receipt(session, done.b_entry_id),

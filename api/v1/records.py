@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 import sqlalchemy as sa
-from flask import request
 from flask_smorest import Blueprint
 from marshmallow import RAISE
 from sqlalchemy.orm import Session
@@ -19,7 +18,7 @@ from .. import access, auth
 from ..db import get_session
 from ..errors import STATUS
 from ..paging import page
-from ..transact import KEY_HEADER, writes
+from ..transact import use_case_key, writes
 from .common import now, sealer, writer
 from .records_schemas import (
     RECORD_FIELDS,
@@ -191,7 +190,7 @@ def submit(body: dict[str, Any]) -> dict[str, Any]:
         catalogue_code=body["catalogue_code"], started_at=body["started_at"], ended_at=body["ended_at"],
         submitted_by=who.subject_id, at=now(), minutes=body["minutes"], place=body["place"],  # type: ignore[arg-type]
         notes=body["notes"], paid=body["paid"], organisation_id=body["organisation_id"],
-        responsible=body["responsible"], idempotency_key=request.headers.get(KEY_HEADER))
+        responsible=body["responsible"], idempotency_key=use_case_key())
     return {"record": _detail(session, who, record, action="change"),
             "receipt": _receipt(session, record.submit_entry_id), "code": code,
             "confirm_path": _confirm_path(record.id, code) if code else None}
@@ -326,7 +325,7 @@ def verify(record_id: str) -> dict[str, Any]:
     session = get_session()
     record = _record(session, who, record_id)
     record = records_review.verify_record(session, writer(), record_id=record.id, staff_id=who.subject_id,  # type: ignore[arg-type]
-                                          at=now(), idempotency_key=request.headers.get(KEY_HEADER))
+                                          at=now(), idempotency_key=use_case_key())
     return {"record": _summary(record), "receipt": _receipt(session, record.deposit_entry_id)}
 
 
@@ -420,7 +419,7 @@ def reverse(body: dict[str, Any], record_id: str) -> dict[str, Any]:
     record = _acting(session, who, record_id, ("administrator",))
     record = records_review.reverse_record(session, writer(), record_id=record.id, reason=body["reason"],
                                            approver_id=who.subject_id, at=now(),  # type: ignore[arg-type]
-                                           idempotency_key=request.headers.get(KEY_HEADER))
+                                           idempotency_key=use_case_key())
     return {"record": _summary(record), "receipt": _receipt(session, record.reversal_entry_id)}
 
 
