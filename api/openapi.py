@@ -8,10 +8,24 @@ from pathlib import Path
 import swagger_ui_bundle
 from flask import Blueprint, Flask, Response, render_template, send_from_directory
 from flask_smorest import Api
+from marshmallow import Schema, fields
 
 SWAGGER = Path(swagger_ui_bundle.swagger_ui_path)
 DOCS_CSP = ("default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; script-src 'self'; "
             "object-src 'none'; frame-ancestors 'none'; base-uri 'none'")
+
+class ErrorSchema(Schema):
+    """Every error: {"code", "status", "message", "errors"} (api/errors.py)."""
+
+    code = fields.String(metadata={"description": "stable error code, e.g. not_found, refused"})
+    status = fields.Integer(metadata={"description": "the HTTP status"})
+    message = fields.String(metadata={"description": "what went wrong and what to fix"})
+    errors = fields.Dict(metadata={"description": "the fields or rules concerned"})
+
+
+class TimebankApi(Api):
+    ERROR_SCHEMA = ErrorSchema
+
 
 docs = Blueprint("api_docs", __name__, url_prefix="/api/v1/docs")
 
@@ -48,6 +62,6 @@ def init_app(app: Flask) -> Api:
             "security": [{"session": []}, {"token": []}],
         },
     )
-    api = Api(app)
+    api = TimebankApi(app)
     app.register_blueprint(docs)
     return api
