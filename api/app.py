@@ -35,7 +35,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     db.init_app(app, engine)
     api = openapi.init_app(app)  # before errors: our handlers replace flask-smorest's
     errors.init_app(app)
-    auth.init_app(app)
+    auth.init_app(app, secure_cookies=settings.secure_cookies)
     app.extensions["timebank.sealer"] = sealing.load_or_create(settings.personal_data_key_file)
 
     keyring = Keyring(settings.key_dir)

@@ -41,9 +41,9 @@ def now() -> datetime:
     return datetime.now(timezone.utc)
 
 
-def init_app(app: Flask) -> None:
+def init_app(app: Flask, *, secure_cookies: bool = False) -> None:
     app.config.update(SESSION_COOKIE_HTTPONLY=True, SESSION_COOKIE_SAMESITE="Lax",
-                      SESSION_COOKIE_NAME="timebank_session")
+                      SESSION_COOKIE_NAME="timebank_session", SESSION_COOKIE_SECURE=secure_cookies)
     app.before_request(_identify)
 
 

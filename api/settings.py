@@ -38,6 +38,8 @@ class Settings:
     - `origin_host`: prefix of new logs' origins, `<host>/<log id>` (`TIMEBANK_ORIGIN_HOST`).
     - `personal_data_keys`: the personal-data key file (`TIMEBANK_PERSONAL_DATA_KEYS`), mode 0600,
       made on first use; rotate with `timebank keys rotate-personal-data`.
+    - `secure_cookies`: send the session cookie over HTTPS only (`TIMEBANK_SECURE_COOKIES=1`; set it
+      whenever the service is behind HTTPS, as it should be in production).
     - `startup_check`: `full` re-verifies every log on start, `head` only each log's tree head
       against its last checkpoint (`TIMEBANK_STARTUP_CHECK`).
     """
@@ -49,6 +51,7 @@ class Settings:
     origin_host: str = "timebank.example.org"
     startup_check: str = "full"
     personal_data_keys: Path | None = None
+    secure_cookies: bool = False
 
     @property
     def personal_data_key_file(self) -> Path:
@@ -71,6 +74,7 @@ class Settings:
             secret_key=env.get("SECRET_KEY") or _stored_secret(instance / "secret_key"),
             origin_host=env.get("TIMEBANK_ORIGIN_HOST", "timebank.example.org").strip("/"),
             startup_check=check,
+            secure_cookies=env.get("TIMEBANK_SECURE_COOKIES", "").lower() in ("1", "true", "yes"),
             personal_data_keys=Path(
                 env.get("TIMEBANK_PERSONAL_DATA_KEYS") or instance / "personal-data.keys"
             ).resolve(),
