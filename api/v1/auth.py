@@ -186,6 +186,24 @@ def revoke_token(token_id: str) -> None:
     users.revoke_token(session, token_id=token_id, at=now())
 
 
+class ActiveBody(Strict):
+    active = fields.Boolean(required=True)
+
+
+@blp.route("/users/<user_id>/active", methods=["PUT"])
+@writes
+@blp.arguments(ActiveBody)
+@blp.response(200, UserOut)
+def set_active(body: dict[str, Any], user_id: str) -> users.User:
+    """Enable or disable a user in your subtree (disabling revokes their tokens and ends their sessions)."""
+    who = auth.require("administrator")
+    session = get_session()
+    target = session.get(users.User, user_id)
+    if target is None or not _in_scope(who, target) or target.id == who.user_id:
+        raise NotFound(f"no user {user_id!r} you may change", field="user_id")
+    return users.set_active(session, user_id=target.id, active=body["active"], at=now())
+
+
 @blp.route("/users", methods=["POST"])
 @writes
 @blp.arguments(UserBody)

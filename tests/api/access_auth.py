@@ -31,6 +31,15 @@ def _new_user(world: ApiWorld) -> tuple[str, Any]:
                              "subject_id": world.ids["coordinator"]}
 
 
+def _other_user(world: ApiWorld) -> tuple[str, Any]:
+    """A fresh coordinator user in 海州区, to disable."""
+    with world.session() as s:
+        user = users.create_user(s, username=f"victim.{next(_n)}", password=PASSWORD, role="coordinator",
+                                 subject_id=world.ids["coordinator"], at=NOW)
+        s.commit()
+        return f"/api/v1/users/{user.id}/active", {"active": False}
+
+
 RULES = [
     Rule("POST", "/api/v1/auth/sign-in", frozenset(ROLES),
          lambda w: ("/api/v1/auth/sign-in", {"username": w.usernames["auditor"], "password": PASSWORD}),
@@ -44,4 +53,5 @@ RULES = [
     Rule("POST", "/api/v1/auth/tokens", SIGNED_IN, _token_body),
     Rule("DELETE", "/api/v1/auth/tokens/{token_id}", frozenset({"administrator"}), _own_token),
     Rule("POST", "/api/v1/users", frozenset({"administrator"}), _new_user),
+    Rule("PUT", "/api/v1/users/{user_id}/active", frozenset({"administrator"}), _other_user),
 ]

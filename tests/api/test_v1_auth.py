@@ -70,3 +70,16 @@ def test_an_administrator_adds_a_user_only_in_their_region(fresh_api_world: Any)
     assert other.status_code == 404
     assert fresh_api_world.anonymous().post("/api/v1/auth/sign-in", json={"username": "sneaky", "password": PASSWORD}
                                             ).status_code == 401
+
+
+def test_a_disabled_user_is_signed_out_and_cannot_sign_in_again(fresh_api_world: Any) -> None:
+    volunteer = fresh_api_world.as_user("volunteer")
+    admin = fresh_api_world.as_user("administrator")
+    user_id = fresh_api_world.ids["user:volunteer"]
+    assert admin.put(f"/api/v1/users/{user_id}/active", json={"active": False}).status_code == 200
+    assert volunteer.get("/api/v1/auth/session").json["user"] is None
+    again = fresh_api_world.anonymous().post("/api/v1/auth/sign-in",
+                                             json={"username": "volunteer.user", "password": PASSWORD})
+    assert again.status_code == 401
+    other = fresh_api_world.ids["user:other_volunteer"]  # 宿迁's: not the administrator's to change
+    assert admin.put(f"/api/v1/users/{other}/active", json={"active": False}).status_code == 404
