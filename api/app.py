@@ -12,7 +12,7 @@ from ledger.writer import Writer
 
 from timebank import sealing
 
-from . import auth, db, errors, health, integrity, ledger_api, migrate, openapi, pages, v1
+from . import auth, db, errors, health, integrity, ledger_api, ledger_openapi, migrate, openapi, pages, v1
 from .settings import Settings
 
 
@@ -47,4 +47,5 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.register_blueprint(health.bp)
     app.register_blueprint(pages.bp)
     v1.register(api)
+    ledger_openapi.document(api.spec, app)
     return app

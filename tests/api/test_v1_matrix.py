@@ -36,3 +36,12 @@ def test_the_rule_holds_for_every_role(api_world: Any, rule: Rule) -> None:
                 not allowed and response.status_code not in DENIED):
             wrong.append(f"{role}: {response.status_code} {(response.json or {}).get('message', '')}")
     assert not wrong, f"{rule.method} {rule.path} ({'allowed: ' + ', '.join(sorted(rule.allowed))})\n" + "\n".join(wrong)
+
+
+def test_the_openapi_document_is_valid_and_covers_the_ledger(api_world: Any) -> None:
+    from openapi_spec_validator import validate
+
+    document = api_world.anonymous().get("/api/v1/openapi.json").json
+    validate(document)
+    assert "/api/v1/ledger/logs/{log_id}/proof/inclusion" in document["paths"]
+    assert document["components"]["schemas"]["Error"]["properties"]["status"]["type"] == "integer"
