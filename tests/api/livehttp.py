@@ -227,7 +227,8 @@ def drop_triggers(url: str) -> None:
     engine = create_engine(url, poolclass=sa.pool.NullPool)
     try:
         with engine.begin() as conn:
-            for statement in drop_append_only_ddl(engine.dialect.name):
+            # the ledger's triggers only: the function stays, the domain's history tables use it too
+            for statement in drop_append_only_ddl(engine.dialect.name, with_function=False):
                 conn.exec_driver_sql(statement)
     finally:
         engine.dispose()

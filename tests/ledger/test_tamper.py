@@ -76,7 +76,7 @@ def deploy(engine: Engine, tmp_path: Path, now: datetime) -> Deployment:
 def drop_triggers(engine: Engine) -> None:
     """What an attacker with database access does first."""
     with engine.begin() as conn:
-        for statement in drop_append_only_ddl(engine.dialect.name):
+        for statement in drop_append_only_ddl(engine.dialect.name, with_function=False):
             conn.exec_driver_sql(statement)
 
 
