@@ -258,7 +258,7 @@ def demo() -> None:
 @pass_ctx
 def demo_load(ctx: CliContext, volunteers: int, elders: int, days: int) -> None:
     """Build the demo network (two cities, four banks) and live DAYS days of it (skips if loaded)."""
-    from timebank.demo import load_demo
+    from timebank.demo import DEMO_PASSWORD, load_demo
 
     with ctx.session() as session:
         with click.progressbar(length=days, label="loading demo (days)", file=sys.stderr) as bar:
@@ -266,6 +266,8 @@ def demo_load(ctx: CliContext, volunteers: int, elders: int, days: int) -> None:
                                volunteers=volunteers, elders=elders, days=days, progress=bar.update)
     if result.created:
         click.echo("demo loaded: " + ", ".join(f"{k} {v}" for k, v in result.counts.items()))
+        click.echo(f"sign in as demo-admin, demo-coordinator, demo-volunteer, demo-student, demo-elder, demo-school "
+                   f"or demo-auditor with the password {DEMO_PASSWORD}")
     else:
         click.echo("demo already loaded; nothing changed")
 

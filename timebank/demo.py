@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 from ledger.writer import Writer
 
 from . import catalogue, care, gifts, people, points, policy, records_confirm, records_feedback, records_review
-from . import records_submit, redemption, regions
+from . import records_submit, redemption, regions, users
 from .accounts import Account
 from .banks import open_bank
 from .checks import CHINA
@@ -60,6 +60,7 @@ TAGS = ("living_alone", "empty_nest", "semi_disabled", "disabled", "dementia", "
         "left_behind", "serious_illness")
 EVERYDAY = ("MEAL", "CLEAN", "VISIT", "COMPANY", "SHOPPING", "ERRAND", "MEDICAL", "MOBILITY", "TEACH", "CULTURE")
 TRAINED = ("BATH", "HOMECARE")
+DEMO_PASSWORD = "timebank-demo-2026"  # the demo's sign-in accounts (printed by `timebank demo load`)
 AGES = {"student": (16, 22), "elder_helping_elder": (60, 72), "youth": (18, 35)}
 
 
@@ -128,6 +129,7 @@ def _load(session: Session, writer: Writer, sealer: Sealer, *, origin_host: str,
     town = _Town()
     _build_network(session, writer, sealer, town, origin_host, start.astimezone(timezone.utc))
     _register_people(session, sealer, town, rng, fake, volunteers, elders, start.astimezone(timezone.utc))
+    _accounts(session, town, start.astimezone(timezone.utc))
     session.commit()
     for day in range(days):
         _live_one_day(session, writer, sealer, town, rng, start + timedelta(days=day), now)
@@ -237,6 +239,23 @@ def _register_people(session: Session, sealer: Sealer, town: _Town, rng: random.
                                            name=fake.name(sex), phone=fake.phone(), may_confirm=True,
                                            may_redeem=True, at=at)
             town.proxies[elder.id] = relative.id
+
+
+def _accounts(session: Session, town: _Town, at: datetime) -> None:
+    """One sign-in account a role, all with DEMO_PASSWORD, in 海州区 and its 朝阳社区."""
+    community = town.regions["320706001001"]
+    volunteer = next(v for v in town.volunteers if v.region_id == community.id and v.kind != "student")
+    student = next((v for v in town.volunteers if v.kind == "student"), volunteer)
+    elder = next(e for e in town.elders if e.region_id == community.id)
+    school = session.scalar(sa.select(regions.Organisation).where(regions.Organisation.name == SCHOOLS[0]))
+    accounts = {"demo-admin": ("administrator", town.admins["320706"]),
+                "demo-coordinator": ("coordinator", town.coordinators["320706001001"]),
+                "demo-volunteer": ("volunteer", volunteer.id), "demo-student": ("volunteer", student.id),
+                "demo-elder": ("elder", elder.id), "demo-school": ("school", school.id if school else None),
+                "demo-auditor": ("auditor", None)}
+    for username, (role, subject) in accounts.items():
+        users.create_user(session, username=username, password=DEMO_PASSWORD, role=role, subject_id=subject, at=at)
+    town.count("sign_in_accounts", len(accounts))
 
 
 # --- a day ---------------------------------------------------------------------------------------

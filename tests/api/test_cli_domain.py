@@ -376,8 +376,10 @@ def town(databases: Any, tmp_path_factory: pytest.TempPathFactory) -> Town:
 
 
 def test_demo_load_prints_its_counts_and_a_second_load_changes_nothing(town: Town) -> None:
-    assert re.fullmatch(r"demo loaded: [a-z_]+ \d+(, [a-z_]+ \d+)*\n", town.loaded)
-    counts = dict(part.rsplit(" ", 1) for part in town.loaded.removeprefix("demo loaded: ").strip().split(", "))
+    loaded, accounts = town.loaded.splitlines()
+    assert re.fullmatch(r"demo loaded: [a-z_]+ \d+(, [a-z_]+ \d+)*", loaded)
+    assert accounts.startswith("sign in as demo-admin") and accounts.endswith("timebank-demo-2026")
+    counts = dict(part.rsplit(" ", 1) for part in loaded.removeprefix("demo loaded: ").strip().split(", "))
     assert (counts["volunteers"], counts["elders"]) == ("12", "12")
     assert int(counts["records"]) > 0
     logs = town.cli.ok("ledger", "list")

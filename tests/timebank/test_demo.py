@@ -14,8 +14,8 @@ from sqlalchemy.orm import Session
 from ledger import audit, store
 from ledger.keys import Keyring
 from ledger.writer import Writer
-from timebank import care, people, records
-from timebank.demo import load_demo
+from timebank import care, people, records, users
+from timebank.demo import DEMO_PASSWORD, load_demo
 from timebank.reconcile import reconcile
 from timebank.rekey import sealed_columns
 from timebank.regions import list_banks
@@ -102,3 +102,14 @@ def test_the_demo_keeps_its_personal_data_sealed_in_the_database(demo: tuple[Eng
         name = people.opened(sealer, volunteer)["name"]
         raw = session.execute(sa.text("SELECT * FROM volunteer WHERE id = :id"), {"id": volunteer.id}).one()
     assert name and all(name not in str(value) for value in raw)
+
+
+def test_the_demo_has_a_sign_in_account_for_each_role(demo: tuple[Engine, Keyring, Sealer, dict]) -> None:
+    engine = demo[0]
+    with Session(engine) as session:
+        roles = {users.sign_in(session, username=name, password=DEMO_PASSWORD, address="test",
+                               at=datetime.fromisoformat("2026-11-25T10:00:00+00:00")).role
+                 for name in ("demo-admin", "demo-coordinator", "demo-volunteer", "demo-student", "demo-elder",
+                              "demo-school", "demo-auditor")}
+        session.rollback()
+    assert roles == {"administrator", "coordinator", "volunteer", "elder", "school", "auditor"}
