@@ -18,7 +18,8 @@ from ..db import get_session
 from ..paging import PageQuery, Paged, page
 from ..transact import writes
 from .common import Id, Receipt, Strict, now, sealer, writer
-from .credits_schemas import DateRange, decode_cursor, encode_cursor, time_bounds
+from ..paging import decode_int_cursor, encode_int_cursor
+from .credits_schemas import DateRange, time_bounds
 
 blp = Blueprint("care", __name__, url_prefix="/api/v1",
                 description="Care agreements, contacts and the compliance list.")
@@ -331,7 +332,7 @@ def compliance(query: dict[str, Any], region_id: str) -> dict[str, Any]:
     rows = care.compliance(session, region_id=region.id, week_start=query["week_start"], at=now())
     if query["behind_only"]:
         rows = [row for row in rows if row.behind]
-    start, limit = decode_cursor(query["cursor"]) or 0, query["limit"]
+    start, limit = decode_int_cursor(query["cursor"]) or 0, query["limit"]
     chosen = rows[start:start + limit]
     items = [{"agreement_id": row.agreement.id, "elder_id": row.elder_id, "carer_kind": row.agreement.carer_kind,
               "carer_id": row.agreement.carer_id, "contacts_per_week": row.agreement.contacts_per_week,
@@ -339,7 +340,7 @@ def compliance(query: dict[str, Any], region_id: str) -> dict[str, Any]:
              for row in chosen]
     more = start + limit < len(rows)
     return {"region_id": region.id, "week_start": query["week_start"], "items": items,
-            "next": encode_cursor(start + limit) if more else None}
+            "next": encode_int_cursor(start + limit) if more else None}
 
 
 @blp.route("/regions/<region_id>/visit-rate", methods=["GET"])

@@ -17,6 +17,7 @@ from timebank.redemption import Redemption
 from .. import access, auth
 from ..db import get_session
 from ..paging import page
+from ..paging import decode_int_cursor, encode_int_cursor
 from ..transact import use_case_key, writes
 from .common import now, writer
 from .credits_schemas import (
@@ -36,8 +37,6 @@ from .credits_schemas import (
     RedemptionOut,
     RedemptionPage,
     RedemptionQuery,
-    decode_cursor,
-    encode_cursor,
     time_bounds,
 )
 
@@ -96,7 +95,7 @@ def history(query: dict[str, Any], person_id: str) -> dict[str, Any]:
               .join(Account, Account.id == Posting.account_id)
               .join(journal.Entry, journal.Entry.id == Posting.entry_id)
               .where(Account.kind == "person", Account.owner_id == person.id))
-    before = decode_cursor(query["cursor"])
+    before = decode_int_cursor(query["cursor"])
     if before is not None:
         select = select.where(Posting.id < before)
     if query["unit"]:
@@ -112,7 +111,7 @@ def history(query: dict[str, Any], person_id: str) -> dict[str, Any]:
               "amount": posting.amount, "entry_type": entry.type, "subject_id": entry.subject_id,
               "receipt": entry.receipt()} for posting, acc, entry in rows[:limit]]
     more = len(rows) > limit
-    return {"items": items, "next": encode_cursor(items[-1]["posting_id"]) if more else None}
+    return {"items": items, "next": encode_int_cursor(items[-1]["posting_id"]) if more else None}
 
 
 # --- redemptions --------------------------------------------------------------------------------

@@ -3,8 +3,6 @@ cursors of lists that are not ordered by a string id."""
 
 from __future__ import annotations
 
-import base64
-import binascii
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -20,22 +18,6 @@ from .common import Id, Receipt, Strict
 # --- cursors ------------------------------------------------------------------------------------
 
 
-def encode_cursor(value: int) -> str:
-    return base64.urlsafe_b64encode(str(value).encode("ascii")).decode("ascii").rstrip("=")
-
-
-def decode_cursor(cursor: str | None) -> int | None:
-    """The whole number a cursor of a previous page holds (a posting id, an offset). Raises
-    ValidationError naming `cursor`."""
-    if not cursor:
-        return None
-    try:
-        value = int(base64.urlsafe_b64decode(cursor.encode("ascii") + b"==").decode("ascii"))
-    except (binascii.Error, UnicodeError, ValueError) as exc:
-        raise ValidationError({"cursor": ["not a cursor from a previous page; start without one"]}) from exc
-    if value < 0:
-        raise ValidationError({"cursor": ["not a cursor from a previous page; start without one"]})
-    return value
 
 
 # --- shared query pieces ------------------------------------------------------------------------

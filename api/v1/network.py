@@ -19,7 +19,7 @@ from timebank.regions import Organisation, Region, Station
 
 from .. import access, auth
 from ..db import get_session
-from ..paging import _decode, _encode, page
+from ..paging import decode_cursor, decode_int_cursor, encode_cursor, encode_int_cursor, page
 from ..transact import use_case_key, writes
 from . import network_schemas as s
 from .common import now, sealer, writer
@@ -295,12 +295,12 @@ def policy_history(query: dict[str, Any], region_id: str) -> dict[str, Any]:
     select = sa.select(Version).where(Version.region_id.in_(region.ancestor_ids))
     if query["cursor"]:
         try:
-            select = select.where(Version.version < int(_decode(query["cursor"])))
+            select = select.where(Version.version < decode_int_cursor(query["cursor"]))
         except ValueError as exc:
             raise ValidationError({"cursor": ["not a cursor from a previous page; start without one"]}) from exc
     rows = list(session.scalars(select.order_by(Version.version.desc()).limit(query["limit"] + 1)))
     more, rows = len(rows) > query["limit"], rows[:query["limit"]]
-    return _list([_version_json(session, row) for row in rows], _encode(str(rows[-1].version)) if more else None)
+    return _list([_version_json(session, row) for row in rows], encode_int_cursor(rows[-1].version) if more else None)
 
 
 @blp.route("/regions/<region_id>/policy", methods=["POST"])
@@ -373,7 +373,7 @@ def settlement_report(query: dict[str, Any]) -> dict[str, Any]:
     keys = [f"{p.bank_a_id}/{p.bank_b_id}" for p in positions]
     begin = 0
     if query["cursor"]:
-        after = _decode(query["cursor"])
+        after = decode_cursor(query["cursor"])
         if after not in keys:
             raise ValidationError({"cursor": ["not a cursor from a previous page; start without one"]})
         begin = keys.index(after) + 1
@@ -382,7 +382,7 @@ def settlement_report(query: dict[str, Any]) -> dict[str, Any]:
     items = [{**{name: getattr(p, name) for name in s.SettlementPositionOut().fields if name != "owes"},
               "owes": dict(zip(("debtor_bank_id", "creditor_bank_id", "minutes"), p.owes(), strict=True))
               if p.owes() else None} for p in shown]
-    return _list(items, _encode(keys[begin + len(shown) - 1]) if more else None)
+    return _list(items, encode_cursor(keys[begin + len(shown) - 1]) if more else None)
 
 
 @blp.route("/settlement", methods=["POST"])

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
 import unicodedata
 from collections.abc import Callable
-from datetime import date, datetime
+from datetime import date
 from typing import Any, TypeVar
 
 import sqlalchemy as sa
@@ -25,7 +23,7 @@ from .. import auth
 from ..access import check_region, log_access, proxied_elder
 from ..auth import Caller
 from ..db import get_session
-from ..paging import PageQuery, page
+from ..paging import PageQuery, decode_int_cursor, encode_int_cursor, page, page_by_time
 from ..transact import commits, writes
 from . import people_schemas as s
 from .common import now, sealer, writer
@@ -77,35 +75,6 @@ def _staff_region(session: Session, who: Caller, region_id: str | None) -> Regio
 
 
 # --- reads that log -----------------------------------------------------------------------------
-
-def _encode(value: str) -> str:
-    return base64.urlsafe_b64encode(value.encode("utf-8")).decode("ascii").rstrip("=")
-
-
-def _time_cursor(cursor: str) -> tuple[datetime, str]:
-    try:
-        moment, _, key = base64.urlsafe_b64decode(cursor.encode("ascii") + b"==").decode("utf-8").partition("|")
-        at = datetime.fromisoformat(moment)
-    except (binascii.Error, UnicodeError, ValueError) as exc:
-        raise ValidationError({"cursor": ["not a cursor from a previous page; start without one"]}) from exc
-    if at.tzinfo is None or not key:
-        raise ValidationError({"cursor": ["not a cursor from a previous page; start without one"]})
-    return at, key
-
-
-def page_by_time(session: Session, query: sa.Select[Any], time_column: Any, id_column: Any, *, limit: int,
-                 cursor: str | None) -> tuple[list[Any], str | None]:
-    """Rows newest first by (time, id) after `cursor`; and the next cursor (None at the end)."""
-    if cursor:
-        at, key = _time_cursor(cursor)
-        query = query.where(sa.or_(time_column < at, sa.and_(time_column == at, id_column < key)))
-    rows = list(session.scalars(query.order_by(time_column.desc(), id_column.desc()).limit(limit + 1)))
-    more, rows = len(rows) > limit, rows[:limit]
-    if not (more and rows):
-        return rows, None
-    last = rows[-1]
-    return rows, _encode(f"{getattr(last, time_column.key).isoformat()}|{getattr(last, id_column.key)}")
-
 
 # --- shaping ------------------------------------------------------------------------------------
 
@@ -575,16 +544,11 @@ def access_log(query: dict[str, Any], person_id: str) -> dict[str, Any]:
         users.User, users.User.id == users.AccessRecord.user_id, isouter=True).where(
         users.AccessRecord.subject_id == person.id)
     if query["cursor"]:
-        select = select.where(users.AccessRecord.id < _int_cursor(query["cursor"]))
+        select = select.where(users.AccessRecord.id < decode_int_cursor(query["cursor"]))
     rows = list(session.execute(select.order_by(users.AccessRecord.id.desc()).limit(query["limit"] + 1)))
     more, rows = len(rows) > query["limit"], rows[:query["limit"]]
     items = [{"id": r.id, "user_id": r.user_id, "role": role, "action": r.action, "fields_": list(r.fields),
               "at": r.at} for r, role in rows]
-    return {"items": items, "next": _encode(str(rows[-1][0].id)) if more and rows else None}
+    return {"items": items, "next": encode_int_cursor(rows[-1][0].id) if more and rows else None}
 
 
-def _int_cursor(cursor: str) -> int:
-    try:
-        return int(base64.urlsafe_b64decode(cursor.encode("ascii") + b"==").decode("ascii"))
-    except (binascii.Error, UnicodeError, ValueError) as exc:
-        raise ValidationError({"cursor": ["not a cursor from a previous page; start without one"]}) from exc
