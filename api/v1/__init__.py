@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask_smorest import Api
 
-from . import auth, care, credits, network, people, records
+from . import auth, care, credits, network, people, people_elders, records  # noqa: F401 (elders' routes join people's)
 
 BLUEPRINTS = (auth.blp, network.blp, people.blp, records.blp, credits.blp, care.blp)
 
