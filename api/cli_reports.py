@@ -126,12 +126,13 @@ def settlement_settle(ctx: CliContext, bank_a: str, bank_b: str, settled_by: str
 
 @click.command("expire")
 @click.argument("bank_id")
+@click.option("--by", "by", required=True, help="An administrator's staff id covering the bank.")
 @pass_ctx
-def expire_command(ctx: CliContext, bank_id: str) -> None:
+def expire_command(ctx: CliContext, bank_id: str, by: str) -> None:
     """Expire credit older than the bank's `expiry_days` policy (nothing when it is unset)."""
     with ctx.session() as session:
         try:
-            done = points.expire_credit(session, ctx.writer(), bank_id=bank_id, at=now())
+            done = points.expire_credit(session, ctx.writer(), bank_id=bank_id, by=by, at=now())
         except DomainError as exc:
             raise refused(exc) from exc
         session.commit()

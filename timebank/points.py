@@ -127,18 +127,20 @@ class Expiry:
     entries: list[journal.Entry] = field(default_factory=list)
 
 
-def expire_credit(session: Session, writer: Writer, *, bank_id: str, at: datetime) -> Expiry:
+def expire_credit(session: Session, writer: Writer, *, bank_id: str, by: str, at: datetime) -> Expiry:
     """Move credit that has expired under policy `expiry_days` (as in force for each person's
     region; off by default) from people's accounts in the bank to its pool, oldest first: credit
     received before the cutoff (at − expiry_days) and not yet spent or expired,
     max(0, inflows before the cutoff − every outflow so far). One "expiry" entry per person.
 
     Running it again at the same time expires nothing more (expiries count as outflows), so it
-    needs no idempotency key. Raises NotFound (region), InvalidInput (not a bank).
+    needs no idempotency key. `by` is an administrator covering the bank, named in each entry.
+    Raises NotFound (region, staff), InvalidInput (not a bank), NotPermitted (`by`).
     """
     bank = get_region(session, bank_id)
     if bank.log_id is None:
         raise InvalidInput(f"{bank.name_zh} is not a bank", field="bank_id")
+    people.get_staff(session, by, region_id=bank.id, role="administrator")
     store.lock_logs(session, [bank.log_id])
     version = policy.current_version(session)
     policies: dict[str, Policy] = {}
@@ -152,12 +154,13 @@ def expire_credit(session: Session, writer: Writer, *, bank_id: str, at: datetim
     pool = None
     with session.begin_nested():
         for acc, outflows in rows:
-            pool = _expire_one(session, writer, bank, acc, int(outflows), at, version, policies, pool, result)
+            pool = _expire_one(session, writer, bank, acc, int(outflows), at, version, policies, pool, result, by)
     return result
 
 
 def _expire_one(session: Session, writer: Writer, bank: Region, acc: Account, outflows: int, at: datetime,
-                version: int, policies: dict[str, Policy], pool: Account | None, result: Expiry) -> Account | None:
+                version: int, policies: dict[str, Policy], pool: Account | None, result: Expiry,
+                by: str) -> Account | None:
     """Expire what is due on one person's account; returns the pool account once opened."""
     region_id = people.person(session, acc.owner_id).region_id
     if region_id not in policies:
@@ -175,7 +178,7 @@ def _expire_one(session: Session, writer: Writer, bank: Region, acc: Account, ou
     entry = accounts.transfer(
         session, writer, bank=bank, type="expiry", at=at, subject_id=acc.owner_id, policy_version=version,
         body={"person": acc.owner_id, "credit_minutes": amount, "expiry_days": days,
-              "cutoff": store.format_time(cutoff)},
+              "cutoff": store.format_time(cutoff), "by": by},
         moves=[(acc, -amount), (pool, amount)])
     result.expired[acc.owner_id] = amount
     result.entries.append(entry)

@@ -332,7 +332,7 @@ def expire(bank_id: str) -> dict[str, Any]:
     who = auth.require("administrator")
     session = get_session()
     bank = access.check_region(session, who, bank_id)
-    result = points.expire_credit(session, writer(), bank_id=bank.id, at=now())
+    result = points.expire_credit(session, writer(), bank_id=bank.id, by=who.subject_id or "", at=now())
     by_person = {entry.subject_id: entry for entry in result.entries}
     expired = [{"person_id": person_id, "credit_minutes": minutes, "receipt": by_person[person_id].receipt()}
                for person_id, minutes in sorted(result.expired.items())]

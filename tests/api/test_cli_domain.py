@@ -21,6 +21,7 @@ from ledger.keys import Keyring, key_path
 from timebank.accounts import Account
 from timebank.catalogue import CatalogueItem
 from timebank.policy import KNOBS, PolicyVersion
+from timebank.people import Staff
 from timebank.regions import Region
 
 TIMEBANK = Path(sys.executable).with_name("timebank")
@@ -85,6 +86,15 @@ class Deployment:
             region_id = session.scalar(sa.select(Region.id).where(Region.code == code))
         assert region_id is not None, code
         return region_id
+
+    def administrator_of(self, code: str) -> str:
+        """The id of an administrator of the region with this code."""
+        region_id = self.region_by_code(code)
+        with session_on(self.url) as session:
+            staff_id = session.scalar(sa.select(Staff.id).where(Staff.region_id == region_id,
+                                                                Staff.role == "administrator"))
+        assert staff_id is not None, code
+        return staff_id
 
 
 def one_line(output: str) -> str:
@@ -467,11 +477,17 @@ def test_settlement_report_prints_positions_between_banks_or_says_there_are_none
 
 def test_expire_without_an_expiry_policy_expires_nothing(town: Town) -> None:
     bank = town.cli.region_by_code("320706")  # 海州区, which sets no expiry_days
-    assert town.cli.ok("expire", bank) == "expired 0 min in 0 accounts\n"
+    assert town.cli.ok("expire", bank, "--by", town.cli.administrator_of("320706")) == "expired 0 min in 0 accounts\n"
+
+
+def test_expire_is_run_by_an_administrator_of_the_bank(town: Town) -> None:
+    bank, other = town.cli.region_by_code("320706"), town.cli.administrator_of("321300")  # 宿迁's administrator
+    town.cli.fails(["expire", bank, "--by", other], 1, "does not cover")
 
 
 def test_expire_refuses_a_region_that_is_not_a_bank(town: Town) -> None:
-    town.cli.fails(["expire", town.cli.region_by_code("320706001001")], 1, "朝阳社区 is not a bank")
+    town.cli.fails(["expire", town.cli.region_by_code("320706001001"), "--by", town.cli.administrator_of("320706")], 1,
+                   "朝阳社区 is not a bank")
 
 
 def test_keys_personal_data_status_counts_the_values_the_demo_sealed(town: Town) -> None:

@@ -73,7 +73,7 @@ def test_credit_never_expires_by_default(world: World) -> None:
     volunteer = world.volunteer()
     give(world, volunteer, 100, at=world.now - timedelta(days=3650))
     before = snapshot(s)
-    result = expire_credit(s, world.writer, bank_id=world.haizhou.id, at=world.now)
+    result = expire_credit(s, world.writer, bank_id=world.haizhou.id, by=world.admin.id, at=world.now)
     assert result.expired == {} and result.entries == [] and snapshot(s) == before
 
 
@@ -88,7 +88,7 @@ def test_expiry_takes_the_oldest_unspent_credit_first(world: World) -> None:
     policy.set_policy(s, world.writer, region_id=world.haizhou.id, changes={"expiry_days": 365},
                       set_by=world.admin.id, at=world.now)
 
-    first = expire_credit(s, world.writer, bank_id=world.haizhou.id, at=world.now)
+    first = expire_credit(s, world.writer, bank_id=world.haizhou.id, by=world.admin.id, at=world.now)
     assert first.expired == {volunteer.id: 70}  # 100 received before the cutoff, 30 of it given away
     assert credit(s, volunteer) == 50 and balance(s, world.haizhou, "pool") == 70 and credit(s, mother) == 30
     (entry,) = first.entries
@@ -96,12 +96,12 @@ def test_expiry_takes_the_oldest_unspent_credit_first(world: World) -> None:
     assert leaf(s, entry)["expiry_days"] == 365
 
     before = snapshot(s)
-    assert expire_credit(s, world.writer, bank_id=world.haizhou.id, at=world.now).expired == {}
+    assert expire_credit(s, world.writer, bank_id=world.haizhou.id, by=world.admin.id, at=world.now).expired == {}
     assert snapshot(s) == before
 
     # cutoff 45 days before `now`: the mother's gift (50 days before) has expired too
-    later = expire_credit(s, world.writer, bank_id=world.haizhou.id, at=world.now + timedelta(days=320))
+    later = expire_credit(s, world.writer, bank_id=world.haizhou.id, by=world.admin.id, at=world.now + timedelta(days=320))
     assert later.expired == {volunteer.id: 50, mother.id: 30}
     assert credit(s, volunteer) == 0 and balance(s, world.haizhou, "pool") == 150
-    assert expire_credit(s, world.writer, bank_id=world.suqian.id, at=world.now).expired == {}
+    assert expire_credit(s, world.writer, bank_id=world.suqian.id, by=world.province_admin.id, at=world.now).expired == {}
     assert credit(s, other) == 100
