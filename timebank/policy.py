@@ -21,6 +21,7 @@ from ledger.writer import Writer
 
 from . import journal
 from .errors import InvalidInput
+from .catalogue import CatalogueItem
 from .model import Base
 from .people import RELATIONS, get_staff
 from .regions import Region, bank_of, get_region
@@ -143,6 +144,20 @@ def check_values(changes: Mapping[str, Any]) -> dict[str, Any]:
     return dict(changes)
 
 
+def _check_references(session: Session, values: Mapping[str, Any]) -> None:
+    """Banks named in `accepted_banks` are banks; codes in `weights` are catalogue items. Raises InvalidInput."""
+    banks = values.get("accepted_banks") or []
+    known = set(session.scalars(sa.select(Region.id).where(Region.id.in_(banks), Region.log_id.is_not(None))))
+    if set(banks) - known:
+        raise InvalidInput(f"accepted_banks names regions that are not banks: {', '.join(sorted(set(banks) - known))}",
+                           field="accepted_banks")
+    codes = set(values.get("weights") or {})
+    found = set(session.scalars(sa.select(CatalogueItem.code).where(CatalogueItem.code.in_(codes))))
+    if codes - found:
+        raise InvalidInput(f"weights names unknown catalogue items: {', '.join(sorted(codes - found))}",
+                           field="weights")
+
+
 def current_version(session: Session) -> int:
     """The newest policy version of the deployment (0: only the defaults)."""
     return int(session.scalar(sa.select(sa.func.max(PolicyVersion.version))) or 0)
@@ -180,6 +195,7 @@ def set_policy(
     region = get_region(session, region_id)
     get_staff(session, set_by, region_id=region.id, role="administrator")
     values = check_values(changes)
+    _check_references(session, values)
     bank = bank_of(session, region)
     row = PolicyVersion(region_id=region.id, values_json=json.dumps(values, sort_keys=True, ensure_ascii=False),
                         set_by=set_by, at=at)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from world import World
 
-from timebank.errors import NotPermitted
+from timebank.errors import InvalidInput, NotPermitted
 
 from timebank import policy
 from timebank.regions import bank_of
@@ -45,4 +45,15 @@ def test_only_an_administrator_covering_the_region_sets_policy(world: World) -> 
         with pytest.raises(NotPermitted):
             policy.set_policy(s, world.writer, region_id=world.lyg.id, changes={"daily_cap_minutes": 60},
                               set_by=staff_id, at=world.now)
+    assert policy.current_version(s) == 0
+
+
+def test_policy_names_only_real_banks_and_catalogue_items(world: World) -> None:
+    s = world.session
+    for changes, field in (({"accepted_banks": [world.street.id]}, "accepted_banks"),
+                           ({"weights": {"NO-SUCH-ITEM": 150}}, "weights")):
+        with pytest.raises(InvalidInput) as caught:
+            policy.set_policy(s, world.writer, region_id=world.haizhou.id, changes=changes, set_by=world.admin.id,
+                              at=world.now)
+        assert caught.value.details["field"] == field
     assert policy.current_version(s) == 0
