@@ -15,6 +15,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
+from ledger import store
 from ledger.writer import Writer
 
 from . import journal
@@ -30,6 +31,7 @@ SEXES = ("F", "M")
 VOLUNTEER_KINDS = ("student", "party_member", "youth", "community", "elder_helping_elder", "left_behind_woman", "other")
 VOLUNTEER_STATUSES = ("active", "suspended", "blacklisted", "deceased")
 ELDER_STATUSES = ("active", "moved_away", "deceased")
+ORGANISATION_STATUSES = ("active", "suspended", "blacklisted")  # 失信黑名单
 STAFF_ROLES = ("coordinator", "administrator")
 PRIORITY_TAGS = (
     "age_80_plus", "disabled", "semi_disabled", "dementia", "lost_only_child", "empty_nest", "living_alone",
@@ -330,16 +332,18 @@ def is_trained_for(session: Session, volunteer_id: str, code: str) -> bool:
 def set_status(
     session: Session, writer: Writer, *, subject_id: str, status: str, by: str, at: datetime, reason: str | None = None
 ) -> StatusChange:
-    """Change a volunteer's (active, suspended, blacklisted) or elder's (active, moved_away,
-    deceased) status, kept as history and written to the ledger with a commitment to the reason.
+    """Change a volunteer's (active, suspended, blacklisted, deceased), elder's (active,
+    moved_away, deceased) or organisation's (active, suspended, blacklisted: 失信黑名单) status,
+    kept as history and written to the ledger with a commitment to the reason.
 
     Raises NotFound, InvalidInput (unknown status, missing reason for suspending or blacklisting),
     Conflict (already in that status).
     """
-    subject: Volunteer | Elder | None = session.get(Volunteer, subject_id) or session.get(Elder, subject_id)
+    subject: Volunteer | Elder | Organisation | None = (
+        session.get(Volunteer, subject_id) or session.get(Elder, subject_id) or session.get(Organisation, subject_id))
     if subject is None:
-        raise NotFound(f"no volunteer or elder {subject_id!r}", field="subject_id")
-    allowed = VOLUNTEER_STATUSES if isinstance(subject, Volunteer) else ELDER_STATUSES
+        raise NotFound(f"no volunteer, elder or organisation {subject_id!r}", field="subject_id")
+    allowed = {Volunteer: VOLUNTEER_STATUSES, Elder: ELDER_STATUSES, Organisation: ORGANISATION_STATUSES}[type(subject)]
     if status not in allowed:
         raise InvalidInput(f"status must be one of {', '.join(allowed)}", field="status")
     if subject.status == status:
@@ -347,6 +351,10 @@ def set_status(
     reason = text(reason, "reason", 1000, required=status in ("suspended", "blacklisted"))
     salt, digest = journal.commitment(reason)
     bank = bank_of(session, get_region(session, subject.region_id))
+    store.lock_logs(session, [bank.log_id])  # type: ignore[list-item]
+    session.refresh(subject, ["status"])  # read under the lock: two changes cannot both start "from active"
+    if subject.status == status:
+        raise Conflict(f"{subject_id} is already {status}", field="status")
     entry = journal.write(session, writer, bank=bank, type="status", at=at, subject_id=subject.id,
                           body={"subject": subject.id, "status": status, "from": subject.status, "by": by,
                                 "reason_commitment": digest})

@@ -145,8 +145,12 @@ def submit_record(
     if item.training_required and not people.is_trained_for(session, volunteer.id, item.code):
         raise Refused(f"{item.name_en} ({item.code}) needs a training record that certifies it first",
                       rule="training_required")
-    if organisation_id is not None and session.get(Organisation, organisation_id) is None:
+    organisation = session.get(Organisation, organisation_id) if organisation_id is not None else None
+    if organisation_id is not None and organisation is None:
         raise NotFound(f"no organisation {organisation_id!r}", field="organisation_id")
+    if organisation is not None and organisation.status != "active":
+        raise Refused(f"organisation {organisation.name} is {organisation.status}: its activities earn no records",
+                      rule="organisation_status")
     if responsible is not None and session.get(people.Staff, responsible) is None:
         raise NotFound(f"no staff member {responsible!r} to name as responsible", field="responsible")
     _check_submitter(session, submitted_by, volunteer.id, region)

@@ -69,6 +69,7 @@ class Organisation(Base):
     kind: Mapped[str] = mapped_column(sa.String(16))
     name: Mapped[str] = mapped_column(sa.String(200))
     brand_id: Mapped[str | None] = mapped_column(sa.ForeignKey("organisation.id"))
+    status: Mapped[str] = mapped_column(sa.String(16), default="active")  # see people.set_status
     created_at: Mapped[datetime]
 
 
@@ -176,7 +177,7 @@ def create_organisation(
         if brand.kind != "brand":
             raise InvalidInput("brand_id must name a brand", field="brand_id")
     org = Organisation(id=new_id("org"), region_id=region.id, kind=kind, name=checks.name(name, "name", 200),
-                       brand_id=brand_id, created_at=at)
+                       brand_id=brand_id, status="active", created_at=at)
     session.add(org)
     session.flush()
     return org

@@ -173,6 +173,25 @@ def create_organisation(body: dict[str, Any], region_id: str) -> Organisation:
                                        brand_id=body["brand_id"], at=now())
 
 
+@blp.route("/organisations/<organisation_id>/status", methods=["POST"])
+@writes
+@blp.arguments(s.OrganisationStatusBody)
+@blp.response(201, s.OrganisationStatusOut)
+def set_organisation_status(body: dict[str, Any], organisation_id: str) -> dict[str, Any]:
+    """Suspend, blacklist (失信黑名单) or reinstate an organisation under your subtree (an
+    administrator); its activities then earn no records. Kept as history and in the ledger."""
+    who = auth.require("administrator")
+    session = get_session()
+    organisation = session.get(Organisation, organisation_id)
+    if organisation is None or not regions.covers(who.region, regions.get_region(session, organisation.region_id)):  # type: ignore[arg-type]
+        raise NotFound(f"no organisation {organisation_id!r}", field="organisation_id")
+    change = people.set_status(session, writer(), subject_id=organisation.id, status=body["status"],
+                               reason=body["reason"], by=who.subject_id or who.user_id, at=now())
+    entry = session.get(journal.Entry, change.entry_id)
+    return {"id": change.id, "subject_id": change.subject_id, "status": change.status, "by": change.by,
+            "at": change.at, "receipt": entry.receipt() if entry else None}
+
+
 # --- staff --------------------------------------------------------------------------------------
 
 def _staff_json(staff: people.Staff) -> dict[str, Any]:

@@ -103,7 +103,23 @@ class OrganisationOut(Schema):
     kind = fields.String()
     name = fields.String()
     brand_id = fields.String(allow_none=True)
+    status = fields.String(metadata={"description": "active, suspended or blacklisted (失信黑名单)"})
     created_at = fields.DateTime()
+
+
+class OrganisationStatusBody(Strict):
+    status = fields.String(required=True, validate=validate.OneOf(people.ORGANISATION_STATUSES))
+    reason = fields.String(load_default=None, validate=validate.Length(max=1000),
+                           metadata={"description": "required to suspend or blacklist; only its digest is public"})
+
+
+class OrganisationStatusOut(Schema):
+    id = fields.String()
+    subject_id = fields.String()
+    status = fields.String()
+    by = fields.String()
+    at = fields.DateTime()
+    receipt = fields.Nested(Receipt)
 
 
 class OrganisationPage(Paged):

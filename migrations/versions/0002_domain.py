@@ -159,6 +159,7 @@ def upgrade() -> None:
     sa.Column('kind', sa.String(length=16), nullable=False),
     sa.Column('name', sa.String(length=200), nullable=False),
     sa.Column('brand_id', sa.String(length=40), nullable=True),
+    sa.Column('status', sa.String(length=16), nullable=False),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['brand_id'], ['organisation.id'], name=op.f('fk_organisation_brand_id_organisation')),
     sa.ForeignKeyConstraint(['region_id'], ['region.id'], name=op.f('fk_organisation_region_id_region')),

@@ -7,10 +7,10 @@ import itertools
 from datetime import datetime, timezone
 from typing import Any
 
-from apiworld import SIGNED_IN, ApiWorld, Rule
+from apiworld import NOW, SIGNED_IN, ApiWorld, Rule
 
 from ledger import store
-from timebank import accounts, interbank
+from timebank import accounts, interbank, regions
 from timebank.regions import create_region, get_region
 
 _n = itertools.count(1)
@@ -60,6 +60,15 @@ def _staff(world: ApiWorld) -> tuple[str, Any]:
     return f"{V1}/staff", {"region_id": world.ids["community"], "role": "coordinator", "name": "周网格"}
 
 
+def _blacklist(world: ApiWorld) -> tuple[str, Any]:
+    """A fresh team in 朝阳社区, to blacklist."""
+    with world.session() as session:
+        team = regions.create_organisation(session, region_id=world.ids["community"], kind="team",
+                                           name=f"矩阵队{next(_n)}", at=NOW)
+        session.commit()
+        return f"{V1}/organisations/{team.id}/status", {"status": "blacklisted", "reason": "虚报服务时长"}
+
+
 def _item(world: ApiWorld) -> tuple[str, Any]:
     return f"{V1}/catalogue", {"region_id": world.ids["haizhou"], "code": f"MATRIX-{next(_n)}", "name_zh": "读报",
                                "name_en": "Reading aloud", "category": "emotional"}
@@ -95,6 +104,7 @@ RULES = [
          _at(V1 + "/regions/{r}/organisations", r="haizhou")),
     Rule("POST", f"{V1}/regions/{{region_id}}/organisations", ADMIN,
          _post(V1 + "/regions/{r}/organisations", {"kind": "team", "name": "朝阳以老助老队"}, r="community")),
+    Rule("POST", f"{V1}/organisations/{{organisation_id}}/status", ADMIN, _blacklist),
     Rule("POST", f"{V1}/staff", ADMIN, _staff),
     Rule("GET", f"{V1}/staff/{{staff_id}}", STAFF, _at(V1 + "/staff/{s}", s="coordinator")),
     Rule("GET", f"{V1}/catalogue", SIGNED_IN, _at(V1 + "/catalogue?region_id={r}", r="community")),

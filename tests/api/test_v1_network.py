@@ -451,3 +451,22 @@ def test_every_network_path_of_the_openapi_document_has_a_rule(api_world: Any) -
     ours = {(method.upper(), path) for path, item in document["paths"].items() for method, operation in item.items()
             if method in ("get", "post", "put", "patch", "delete") and "network" in operation.get("tags", [])}
     assert ours == {(rule.method, rule.path) for rule in RULES}
+
+
+def test_a_blacklisted_organisation_is_history_in_the_ledger_and_its_records_are_refused(
+    fresh_api_world: Any,
+) -> None:
+    world = fresh_api_world
+    admin = world.as_user("administrator")
+    made = admin.post(f"/api/v1/regions/{world.ids['community']}/organisations", json={"kind": "team", "name": "某队"})
+    team = made.json["id"]
+    no_reason = admin.post(f"/api/v1/organisations/{team}/status", json={"status": "blacklisted"})
+    assert no_reason.status_code == 400 and no_reason.json["errors"]["field"] == "reason"
+    done = admin.post(f"/api/v1/organisations/{team}/status", json={"status": "blacklisted", "reason": "虚报时长"})
+    assert done.status_code == 201 and done.json["status"] == "blacklisted" and done.json["receipt"]["log"] == "haizhou"
+    listed = admin.get(f"/api/v1/regions/{world.ids['community']}/organisations").json["items"]
+    assert [o["status"] for o in listed if o["id"] == team] == ["blacklisted"]
+    again = admin.post(f"/api/v1/organisations/{team}/status", json={"status": "blacklisted", "reason": "x"})
+    assert again.status_code == 409
+    other = world.as_user("other_administrator")
+    assert other.post(f"/api/v1/organisations/{team}/status", json={"status": "active"}).status_code == 404

@@ -10,10 +10,11 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
+from record_helpers import submit
 from world import World, id_number
 
 from ledger import store
-from timebank import journal, people
+from timebank import journal, people, regions
 from timebank.errors import Conflict, InvalidInput, NotFound, NotPermitted, Refused
 from timebank.model import Base
 from timebank.people import ID_WEIGHTS, Elder, ElderTag, Relative, StatusChange, Training, Volunteer
@@ -412,3 +413,17 @@ def test_a_person_who_does_not_exist_is_not_found(world: World) -> None:
         people.get_elder(world.session, "eld_nobody")
     with pytest.raises(NotFound):
         people.get_volunteer(world.session, "vol_nobody")
+
+
+def test_an_organisation_is_blacklisted_with_a_reason_and_its_records_are_refused(world: World) -> None:
+    team = regions.create_organisation(world.session, region_id=world.community.id, kind="team", name="某服务队",
+                                       at=world.now)
+    with pytest.raises(InvalidInput):
+        people.set_status(world.session, world.writer, subject_id=team.id, status="blacklisted", by=world.admin.id,
+                          at=world.now)
+    people.set_status(world.session, world.writer, subject_id=team.id, status="blacklisted", by=world.admin.id,
+                      reason="虚报服务时长", at=world.now)
+    assert [c.status for c in people.status_history(world.session, team.id)] == ["blacklisted"]
+    with pytest.raises(Refused) as caught:
+        submit(world, world.volunteer(), world.elder(), organisation_id=team.id)
+    assert caught.value.details["rule"] == "organisation_status"
