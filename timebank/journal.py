@@ -34,6 +34,9 @@ ENTRY_TYPES = (
     "expiry",        # credit expired by policy
     "status",        # a volunteer's or elder's status changed
     "care",          # a care agreement signed or ended
+    "school",        # a student linked to or unlinked from a school (consent recorded)
+    "certificate",   # a certificate (志愿服务证明) issued
+    "recognition",   # a recognition level reached, or an award or honour granted
 )
 
 

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from . import accounts, care, catalogue, gifts, idempotency, interbank, journal, people, points, policy, records
-from . import redemption, regions, users
+from . import accounts, care, catalogue, certificates, gifts, idempotency, interbank, journal, people, points, policy
+from . import recognition, records, redemption, regions, schools, users
 from .model import Base
 
 metadata = Base.metadata
-MODULES = (accounts, care, catalogue, gifts, idempotency, interbank, journal, people, points, policy, records,
-           redemption, regions, users)
+MODULES = (accounts, care, catalogue, certificates, gifts, idempotency, interbank, journal, people, points, policy,
+           recognition, records, redemption, regions, schools, users)

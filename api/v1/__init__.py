@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from flask_smorest import Api
 
-from . import auth, care, credits, network, people, people_elders, records  # noqa: F401 (elders' routes join people's)
+from . import auth, care, certificates, credits, network, people, recognition, records, schools
+from . import people_elders  # noqa: F401 (its routes join the people blueprint)
 
-BLUEPRINTS = (auth.blp, network.blp, people.blp, records.blp, credits.blp, care.blp)
+BLUEPRINTS = (auth.blp, network.blp, people.blp, records.blp, credits.blp, care.blp, schools.blp, certificates.blp,
+              recognition.blp)
 
 
 def register(api: Api) -> None:

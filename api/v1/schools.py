@@ -1,0 +1,7 @@
+"""Schools (学生社区志愿服务计学分): students linked with consent, each school's credit rule and terms, reports."""
+
+from __future__ import annotations
+
+from flask_smorest import Blueprint
+
+blp = Blueprint("schools", __name__, url_prefix="/api/v1", description="Schools (学生社区志愿服务计学分): students linked with consent, each school's credit rule and terms, reports.")

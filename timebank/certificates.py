@@ -1,0 +1,3 @@
+"""Certificates (志愿服务证明): issued from verified records, signed, verifiable by anyone, superseded when a record behind them is reversed."""
+
+from __future__ import annotations
