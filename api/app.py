@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 
 from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from ledger.database import create_engine
 from ledger.keys import Keyring
@@ -21,6 +22,8 @@ def create_app(settings: Settings | None = None) -> Flask:
     ledger log and refuses writes to any that does not match its last signed checkpoint."""
     settings = settings or Settings.from_env()
     app = Flask(__name__, instance_path=str(settings.instance_path))
+    if settings.proxy_hops:  # behind reverse proxies: the client's address, not the proxy's
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=settings.proxy_hops, x_proto=settings.proxy_hops)  # type: ignore[method-assign]
     app.config.update(SECRET_KEY=settings.secret_key)
     app.json.sort_keys = False  # type: ignore[attr-defined]  (keep the field order of §5)
     app.extensions["timebank.settings"] = settings

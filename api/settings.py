@@ -40,6 +40,8 @@ class Settings:
       made on first use; rotate with `timebank keys rotate-personal-data`.
     - `secure_cookies`: send the session cookie over HTTPS only (`TIMEBANK_SECURE_COOKIES=1`; set it
       whenever the service is behind HTTPS, as it should be in production).
+    - `proxy_hops`: how many reverse proxies stand in front (`TIMEBANK_PROXY_HOPS`, 0–5); their
+      X-Forwarded-For then gives the client's address, which sign-in throttling counts by.
     - `startup_check`: `full` re-verifies every log on start, `head` only each log's tree head
       against its last checkpoint (`TIMEBANK_STARTUP_CHECK`).
     """
@@ -52,6 +54,7 @@ class Settings:
     startup_check: str = "full"
     personal_data_keys: Path | None = None
     secure_cookies: bool = False
+    proxy_hops: int = 0
 
     @property
     def personal_data_key_file(self) -> Path:
@@ -75,6 +78,7 @@ class Settings:
             origin_host=env.get("TIMEBANK_ORIGIN_HOST", "timebank.example.org").strip("/"),
             startup_check=check,
             secure_cookies=env.get("TIMEBANK_SECURE_COOKIES", "").lower() in ("1", "true", "yes"),
+            proxy_hops=_proxy_hops(env.get("TIMEBANK_PROXY_HOPS", "0")),
             personal_data_keys=Path(
                 env.get("TIMEBANK_PERSONAL_DATA_KEYS") or instance / "personal-data.keys"
             ).resolve(),
@@ -95,6 +99,12 @@ def _database_url(url: str) -> str:
             "or PostgreSQL (postgresql://user@host/db)"
         )
     return parsed.render_as_string(hide_password=False)
+
+
+def _proxy_hops(value: str) -> int:
+    if not (value.isdigit() and 0 <= int(value) <= 5):
+        raise SettingsError(f"TIMEBANK_PROXY_HOPS must be a whole number from 0 to 5, not {value!r}")
+    return int(value)
 
 
 def _stored_secret(path: Path) -> str:

@@ -70,3 +70,12 @@ def test_the_cli_says_what_is_wrong_with_the_environment(tmp_path: Path, variabl
     result = subprocess.run([str(TIMEBANK), *command], env=env, capture_output=True, text=True, timeout=120)
     assert result.returncode != 0
     assert says in result.stderr and "Traceback" not in result.stderr
+
+
+def test_proxy_hops_must_be_a_small_whole_number(tmp_path: Path) -> None:
+    env = {"TIMEBANK_INSTANCE": str(tmp_path)}
+    assert Settings.from_env({**env, "TIMEBANK_PROXY_HOPS": "1"}).proxy_hops == 1
+    assert Settings.from_env(env).proxy_hops == 0
+    for bad in ("-1", "9", "one"):
+        with pytest.raises(SettingsError, match="TIMEBANK_PROXY_HOPS"):
+            Settings.from_env({**env, "TIMEBANK_PROXY_HOPS": bad})

@@ -83,3 +83,23 @@ def test_a_disabled_user_is_signed_out_and_cannot_sign_in_again(fresh_api_world:
     assert again.status_code == 401
     other = fresh_api_world.ids["user:other_volunteer"]  # 宿迁's: not the administrator's to change
     assert admin.put(f"/api/v1/users/{other}/active", json={"active": False}).status_code == 404
+
+
+def test_behind_a_proxy_failed_sign_ins_count_against_the_forwarded_address(api_world: Any) -> None:
+    import dataclasses
+
+    import sqlalchemy as sa
+
+    from api.app import create_app
+    from timebank.users import SignInFailure
+
+    app = create_app(dataclasses.replace(api_world.settings, proxy_hops=1))
+    try:
+        response = app.test_client().post("/api/v1/auth/sign-in", json={"username": "nobody.x", "password": "wrong one"},
+                                          headers={"X-Forwarded-For": "203.0.113.7"})
+        assert response.status_code == 401
+        with api_world.session() as session:
+            addresses = session.scalars(sa.select(SignInFailure.address).where(SignInFailure.username == "nobody.x"))
+            assert list(addresses) == ["203.0.113.7"]
+    finally:
+        app.extensions["timebank.engine"].dispose()
