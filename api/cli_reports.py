@@ -44,6 +44,10 @@ def _with_period(command: Any) -> Any:
     return command
 
 
+def hours(minutes: int) -> str:
+    return f"{minutes / 60:,.1f} h"
+
+
 @click.command("stats")
 @click.argument("region_id")
 @_with_period
@@ -63,7 +67,6 @@ def stats_command(ctx: CliContext, region_id: str, start: datetime | None, end: 
     if as_json:
         click.echo(json.dumps(asdict(figures), ensure_ascii=False, default=str, indent=2))
         return
-    hours = lambda minutes: f"{minutes / 60:,.1f} h"  # noqa: E731
     click.echo(f"{name} ({region_id}), {first.astimezone(CHINA):%Y-%m-%d} – "
                f"{(after - timedelta(days=1)).astimezone(CHINA):%Y-%m-%d}")
     click.echo(f"  volunteers            {figures.volunteers}  "
