@@ -13,7 +13,20 @@ from ledger.writer import Writer
 
 from timebank import sealing
 
-from . import auth, db, errors, health, integrity, ledger_api, ledger_openapi, migrate, openapi, pages, v1
+from . import (
+    auth,
+    certificate_page,
+    db,
+    errors,
+    health,
+    integrity,
+    ledger_api,
+    ledger_openapi,
+    migrate,
+    openapi,
+    pages,
+    v1,
+)
 from .settings import Settings
 
 
@@ -49,6 +62,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.register_blueprint(ledger_api.bp)
     app.register_blueprint(health.bp)
     app.register_blueprint(pages.bp)
+    certificate_page.init_app(app)
     v1.register(api)
     ledger_openapi.document(api.spec, app)
     return app
