@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
-from timebank import people, regions, users
+from timebank import people, regions, schools, users
 from timebank.errors import NotFound
 from timebank.people import Elder, Relative, Volunteer
 from timebank.regions import Region
@@ -49,7 +49,7 @@ def may_see_person(session: Session, caller: Caller, person: Volunteer | Elder) 
     if caller.role == "proxy":
         return proxied_elder(session, caller) == person.id
     if caller.role == "school":
-        return isinstance(person, Volunteer) and person.organisation_id == caller.subject_id
+        return isinstance(person, Volunteer) and schools.is_student(session, caller.subject_id, person.id)
     return False
 
 

@@ -9,7 +9,7 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 from sqlalchemy.orm import Session
 
-from timebank import gifts, people, users
+from timebank import gifts, people, schools, users
 from timebank.errors import InvalidInput, NotPermitted, Refused
 from timebank.people import Elder, StatusChange, Training, Volunteer
 from timebank.regions import Organisation, bank_of, covers, get_region, in_subtree
@@ -103,7 +103,7 @@ class Volunteers(MethodView):
         if who.is_staff:
             select = select.where(in_subtree(Volunteer.region_id, _staff_region(session, who, query["region_id"])))
         else:
-            select = select.where(Volunteer.organisation_id == who.subject_id)
+            select = select.where(Volunteer.id.in_(schools.students_of(session, who.subject_id)))
             if query["region_id"]:
                 select = select.where(in_subtree(Volunteer.region_id, get_region(session, query["region_id"])))
         for column in ("status", "kind"):

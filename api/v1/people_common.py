@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from timebank import people
+from timebank import people, schools
 from timebank.errors import InvalidInput, NotFound
 from timebank.journal import Entry
 from timebank.people import Elder, Relative, StatusChange, Volunteer
@@ -39,7 +39,8 @@ def _volunteer(session: Session, who: Caller, volunteer_id: str, *, self_: bool 
     found = session.get(Volunteer, volunteer_id)
     if found is not None and (_staff_covers(session, who, found.region_id)
                               or (self_ and who.role == "volunteer" and who.subject_id == found.id)
-                              or (school and who.role == "school" and found.organisation_id == who.subject_id)):
+                              or (school and who.role == "school"
+                                  and schools.is_student(session, who.subject_id, found.id))):
         return found
     raise _hidden("volunteer", volunteer_id)
 

@@ -10,6 +10,7 @@ from marshmallow import RAISE
 from sqlalchemy.orm import Session
 
 from timebank import journal, people, records_confirm, records_feedback, records_queries, records_review, regions
+from timebank import schools
 from timebank.errors import DomainError, InvalidInput, NotFound, NotPermitted, Refused
 from timebank.records import RecordComplaint, RecordEvent, ServiceRecord, get_record, opened, policy_of
 from timebank.records_submit import submit_record
@@ -67,8 +68,7 @@ def _visible(session: Session, who: auth.Caller, record: ServiceRecord) -> bool:
     if who.is_staff:
         return regions.covers(who.region, regions.get_region(session, record.region_id))  # type: ignore[arg-type]
     if who.role == "school":
-        volunteer = session.get(people.Volunteer, record.volunteer_id)
-        return record.status == "posted" and volunteer is not None and volunteer.organisation_id == who.subject_id
+        return record.status == "posted" and schools.is_student(session, who.subject_id, record.volunteer_id)
     return False
 
 
@@ -84,7 +84,7 @@ def _scope(session: Session, who: auth.Caller) -> sa.ColumnElement[bool]:
     if who.is_staff:
         return regions.in_subtree(ServiceRecord.region_id, who.region)  # type: ignore[arg-type]
     if who.role == "school" and who.subject_id:
-        students = sa.select(people.Volunteer.id).where(people.Volunteer.organisation_id == who.subject_id)
+        students = schools.students_of(session, who.subject_id)
         return sa.and_(ServiceRecord.status == "posted", ServiceRecord.volunteer_id.in_(students))
     return sa.false()
 

@@ -20,7 +20,7 @@ from api.settings import Settings
 from ledger.database import create_engine
 from ledger.keys import Keyring
 from ledger.writer import Writer
-from timebank import people, sealing, users
+from timebank import people, schools, sealing, users
 from timebank.banks import open_bank
 from timebank.people import ID_WEIGHTS
 from timebank.regions import create_organisation, create_region
@@ -71,7 +71,7 @@ class ApiWorld:
 
     Regions: 江苏省 (province) → 连云港市 (bank `lyg`) → 海州区 (bank `haizhou`) → 朝阳社区 (community);
     江苏省 → 宿迁市 (bank `suqian`) → 幸福社区 (suqian_community).
-    People in 朝阳社区: volunteer, student (of the school), elder (with a proxy relative who may
+    People in 朝阳社区: volunteer, student (linked to the school, with consent), elder (with a proxy relative who may
     confirm and redeem); in 幸福社区: other_volunteer, other_elder.
     Users (role → username): volunteer, student (a volunteer), elder, proxy, coordinator and
     administrator (of 海州区), school, auditor; out of scope: other_coordinator and
@@ -187,6 +187,11 @@ def build(url: str, root: Path) -> ApiWorld:
                                      subject_id=None if role == "auditor" else ids[name], at=NOW)
             names[name] = user.username
             ids[f"user:{name}"] = user.id
+        # the student is linked to the school, consenting (and, being under 18, with a guardian's consent)
+        schools.register_school(s, organisation_id=ids["school"], minutes_per_credit=1200, at=NOW)
+        _, code = schools.invite(s, school_id=ids["school"], at=NOW)
+        schools.link_student(s, writer, sealer, code=code, volunteer_id=ids["student"], guardian_consent=True,
+                             guardian_name="陈家长", class_name="高一(3)班", student_number="20260301", at=NOW)
         s.commit()
     engine.dispose()
     return ApiWorld(create_app(settings), settings, ids, names)
