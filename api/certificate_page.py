@@ -28,7 +28,7 @@ TEXT: dict[str, dict[str, str]] = {
         "entry": "证明条目", "deposit": "入账条目", "log": "账本", "index": "序号", "tree": "检查点大小",
         "vkey": "验证公钥", "how": "如何自行核验",
         "how_1": "下载机器可读的签名版本：", "how_2": "用上面的验证公钥核对签名（C2SP 签名便笺，Ed25519）。",
-        "how_3": "用包含证明与签名检查点核对每个条目确在账本中：", "times": "{n} 次",
+        "how_3": "用包含证明与签名检查点核对每个条目确在账本中：", "times": "{n} 次", "recognition": "表彰",
         "not_found": "找不到该证明", "not_found_note": "请核对证明编号，编号形如 TB-2026-000123。",
     },
     "en": {
@@ -49,7 +49,7 @@ TEXT: dict[str, dict[str, str]] = {
         "how_1": "Download the machine-readable signed version:",
         "how_2": "Check its signature with the verifier key above (a C2SP signed note, Ed25519).",
         "how_3": "Check each entry is in the ledger with its inclusion proof and the signed checkpoint:",
-        "times": "{n} times", "not_found": "No such certificate",
+        "times": "{n} times", "recognition": "Recognition", "not_found": "No such certificate",
         "not_found_note": "Check the certificate number; it looks like TB-2026-000123.",
     },
 }

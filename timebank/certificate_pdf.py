@@ -22,14 +22,15 @@ LABELS = {
     "zh": {"title": "志愿服务证明", "number": "证明编号", "name": "志愿者", "hours": "服务时长",
            "hours_value": "{hours} 小时（{minutes} 分钟）", "period": "服务期间", "content": "服务内容",
            "content_line": "{name}：{hours} 小时，{records} 次", "unit": "记录单位",
-           "issued": "出具日期",
+           "issued": "出具日期", "recognition": "表彰", "award_line": "{name}（{unit}，{on}）",
            "body": "兹证明{name}在{start}至{end}期间参加养老志愿服务，经核实累计服务时长{hours}小时。",
            "verify": "扫描二维码或访问下列网址核验本证明：",
            "footer": "本证明免费出具，依据时间银行公开账本中的服务记录。"},
     "en": {"title": "Certificate of Volunteer Service", "number": "Certificate number", "name": "Volunteer",
            "hours": "Hours of service", "hours_value": "{hours} hours ({minutes} minutes)", "period": "Period",
            "content": "Service content", "content_line": "{name}: {hours} h, {records} times",
-           "unit": "Recording unit", "issued": "Date of issue",
+           "unit": "Recording unit", "issued": "Date of issue", "recognition": "Recognition",
+           "award_line": "{name} ({unit}, {on})",
            "body": "This certifies that {name} served older people as a volunteer from {start} to {end}, "
                    "{hours} hours in all, as verified.",
            "verify": "Scan the QR code or visit this address to verify the certificate:",
@@ -105,6 +106,15 @@ def render(facts: dict[str, Any], lang: str = "zh") -> bytes:
             canvas.drawString(left + 40 * mm, y, part)
             y -= 7 * mm
     y -= 3 * mm
+    if facts.get("recognition"):
+        canvas.drawString(left, y, f"{t['recognition']}:")
+        for item in facts["recognition"]:
+            line = item[f"name_{lang}"] if item["kind"] == "level" else t["award_line"].format(
+                name=item[f"name_{lang}"], unit=item["unit"], on=item["granted_on"])
+            for part in _wrap(line, right - left - 40 * mm, 13):
+                canvas.drawString(left + 40 * mm, y, part)
+                y -= 7 * mm
+        y -= 3 * mm
     canvas.drawString(left, y, f"{t['unit']}:")
     canvas.drawString(left + 40 * mm, y, facts[f"unit_{lang}"])
     y -= 8 * mm

@@ -22,6 +22,7 @@ from ledger.writer import Writer
 
 from . import journal
 from .catalogue import CatalogueItem
+from . import recognition
 from .checks import CHINA, a_date, aware, china_date, china_days
 from .errors import Conflict, InvalidInput, NotFound, NotPermitted, Refused
 from .model import Base, new_id
@@ -51,6 +52,7 @@ class Certificate(Base):
     minutes: Mapped[int] = mapped_column(sa.Integer)
     record_ids: Mapped[list[Any]] = mapped_column(sa.JSON)
     content: Mapped[list[Any]] = mapped_column(sa.JSON)  # [{code, name_zh, name_en, minutes, records}]
+    recognition: Mapped[list[Any]] = mapped_column(sa.JSON, default=list)  # levels held and awards, at issue
     bank_id: Mapped[str] = mapped_column(sa.ForeignKey("region.id"))
     unit_zh: Mapped[str] = mapped_column(sa.String(100))
     unit_en: Mapped[str] = mapped_column(sa.String(100))
@@ -93,6 +95,7 @@ def facts_of(cert: Certificate, name: str) -> dict[str, Any]:
         "hours": hours_text(cert.minutes),
         "records": list(cert.record_ids),
         "content": [{"code": c["code"], "minutes": c["minutes"], "records": c["records"]} for c in cert.content],
+        "recognition": [dict(r) for r in cert.recognition or []],
         "bank": cert.bank_id,
         "unit_zh": cert.unit_zh,
         "unit_en": cert.unit_en,
@@ -112,6 +115,22 @@ def _issuer(session: Session, volunteer: Volunteer, issued_by: str) -> str:
         raise NotPermitted("a certificate is issued by the volunteer themself or staff covering their region",
                            field="issued_by")
     return get_staff(session, issued_by, region_id=volunteer.region_id).id
+
+
+def _recognition(session: Session, volunteer_id: str, at: datetime) -> list[dict[str, Any]]:
+    """What the certificate shows of the volunteer's recognition at issue: the level held in each
+    scheme (星级 and others) and every award or honour, with its granting unit."""
+    shown: list[dict[str, Any]] = []
+    for row in recognition.standing(session, volunteer_id=volunteer_id, at=at):
+        level, scheme = row["current"], row["scheme"]
+        if level is not None:
+            shown.append({"kind": "level", "scheme": scheme.code, "level": level["level"],
+                          "name_zh": f"{scheme.name_zh} {level['name_zh']}",
+                          "name_en": f"{scheme.name_en} {level['name_en']}"})
+    for award in recognition.awards_of(session, volunteer_id):
+        shown.append({"kind": award.kind, "name_zh": award.name, "name_en": award.name, "unit": award.granting_unit,
+                      "granted_on": award.granted_on.isoformat()})
+    return shown
 
 
 def _next_serial(session: Session, year: int) -> int:
@@ -170,6 +189,7 @@ def issue_certificate(
         record_ids=[r.id for r in records], content=sorted(content.values(), key=lambda c: (-c["minutes"], c["code"])),
         bank_id=bank.id, unit_zh=bank.name_zh, unit_en=bank.name_en, issued_on=china_date(at), issued_at=at,
         issued_by=issuer, lang=lang, salt=base64.b64encode(secrets.token_bytes(16)).decode(),
+        recognition=_recognition(session, volunteer.id, at),
     )
     name = opened(sealer, volunteer)["name"] or ""
     seal_into(sealer, cert, name=name)
@@ -234,6 +254,7 @@ def public_facts(cert: Certificate, name: str) -> dict[str, Any]:
         "end": cert.period_end.isoformat(), "minutes": cert.minutes, "hours": hours_text(cert.minutes),
         "content": [dict(c) for c in cert.content], "unit_zh": cert.unit_zh, "unit_en": cert.unit_en,
         "issued_on": cert.issued_on.isoformat(), "record_count": len(cert.record_ids),
+        "recognition": [dict(r) for r in cert.recognition or []],
     }
 
 

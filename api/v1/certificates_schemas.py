@@ -52,6 +52,8 @@ class FactsOut(Schema):
     unit_en = fields.String()
     issued_on = fields.String()
     record_count = fields.Integer()
+    recognition = fields.List(fields.Dict(), metadata={
+        "description": "at issue: the level held in each recognition scheme, and awards and honours"})
 
 
 class ProofOut(Schema):

@@ -58,6 +58,7 @@ def upgrade() -> None:
     sa.Column('minutes', sa.Integer(), nullable=False),
     sa.Column('record_ids', sa.JSON(), nullable=False),
     sa.Column('content', sa.JSON(), nullable=False),
+    sa.Column('recognition', sa.JSON(), nullable=False),
     sa.Column('bank_id', sa.String(length=40), nullable=False),
     sa.Column('unit_zh', sa.String(length=100), nullable=False),
     sa.Column('unit_en', sa.String(length=100), nullable=False),

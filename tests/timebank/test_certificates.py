@@ -15,7 +15,8 @@ from world import World
 from ledger import canonical, merkle, store
 from ledger.errors import CheckpointError
 from ledger.note import Verifier
-from timebank import certificate_pdf
+from timebank import certificate_pdf, recognition
+from timebank.checks import CHINA
 from timebank.certificates import (
     Certificate,
     issue_certificate,
@@ -144,3 +145,20 @@ def test_the_pdf_text_layer_holds_the_title_number_and_name(world: World) -> Non
 @pytest.mark.parametrize(("name", "masked"), [("张志华", "张*华"), ("李四", "李*"), ("欧阳明月", "欧**月"), ("A", "*")])
 def test_names_are_masked_to_first_and_last(name: str, masked: str) -> None:
     assert mask_name(name) == masked
+
+
+def test_a_certificate_shows_the_star_level_and_awards_held_at_issue(world: World) -> None:
+    volunteer, elder = world.volunteer(), world.elder()
+    posted(world, volunteer, elder, span=60)
+    recognition.grant_award(world.session, world.writer, volunteer_id=volunteer.id, name="最美志愿者",
+                            granting_unit="海州区民政局", granted_on=world.now.date(), kind="honour",
+                            by=world.admin.id, at=world.now)
+    day = world.now.astimezone(CHINA).date()
+    cert = issue_certificate(world.session, world.writer, world.sealer, volunteer_id=volunteer.id,
+                             start=day.replace(day=1), end=day, issued_by=volunteer.id, at=world.now)
+    assert [(r["kind"], r["name_zh"], r["unit"]) for r in cert.recognition] == [("honour", "最美志愿者", "海州区民政局")]
+    result = verify_certificate(world.session, world.sealer, number=cert.number)
+    assert result.status == "valid" and result.facts["recognition"][0]["name_zh"] == "最美志愿者"
+    text = "".join(page.extract_text() for page in pypdf.PdfReader(io.BytesIO(certificate_pdf.render(
+        {**result.facts, "name": "张志愿", "url": "https://timebank.test/certificates/x"}, "zh"))).pages)
+    assert "最美志愿者" in text
