@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 from ledger.writer import Writer
 
 from . import catalogue, care, gifts, people, points, policy, records_confirm, records_feedback, records_review
-from . import records_submit, redemption, regions, users
+from . import records_submit, redemption, regions, schools, users
 from .accounts import Account
 from .banks import open_bank
 from .checks import CHINA
@@ -129,6 +129,7 @@ def _load(session: Session, writer: Writer, sealer: Sealer, *, origin_host: str,
     town = _Town()
     _build_network(session, writer, sealer, town, origin_host, start.astimezone(timezone.utc))
     _register_people(session, sealer, town, rng, fake, volunteers, elders, start.astimezone(timezone.utc))
+    _schools(session, writer, sealer, fake, town, start.astimezone(timezone.utc))
     _accounts(session, town, start.astimezone(timezone.utc))
     session.commit()
     for day in range(days):
@@ -239,6 +240,25 @@ def _register_people(session: Session, sealer: Sealer, town: _Town, rng: random.
                                            name=fake.name(sex), phone=fake.phone(), may_confirm=True,
                                            may_redeem=True, at=at)
             town.proxies[elder.id] = relative.id
+
+
+def _schools(session: Session, writer: Writer, sealer: Sealer, fake: DemoPeople, town: _Town, at: datetime) -> None:
+    """Both schools register (20 hours of service a credit, at most 8 a day) with this term, and
+    every student links to theirs with consent (a guardian's too, under 18)."""
+    orgs = {o.id: o for o in session.scalars(sa.select(regions.Organisation).where(
+        regions.Organisation.name.in_(SCHOOLS)))}
+    term_start = at.astimezone(CHINA).date().replace(day=1)
+    for org in orgs.values():
+        schools.register_school(session, organisation_id=org.id, minutes_per_credit=1200, at=at)
+        schools.add_term(session, school_id=org.id, name="2026-2027 第一学期", starts_on=term_start,
+                         ends_on=term_start + timedelta(days=180), at=at)
+    for n, student in enumerate(v for v in town.volunteers if v.kind == "student" and v.organisation_id in orgs):
+        _, code = schools.invite(session, school_id=student.organisation_id or "", at=at)
+        minor = people.age_on(student.birth_date, at.astimezone(CHINA).date()) < 18
+        schools.link_student(session, writer, sealer, code=code, volunteer_id=student.id, guardian_consent=minor,
+                             guardian_name=fake.name(fake.sex()) if minor else None,
+                             class_name=f"高{1 + n % 3}({1 + n % 5})班", student_number=f"2026{n:04d}", at=at)
+        town.count("students_linked")
 
 
 def _accounts(session: Session, town: _Town, at: datetime) -> None:

@@ -43,7 +43,7 @@ def test_the_demo_lives_through_every_kind_of_event(demo: tuple[Engine, Keyring,
     counts = demo[3]
     assert counts["volunteers"] == 40 and counts["elders"] == 60
     for what in ("records", "verified", "rejected", "disputed", "gifts", "redemptions", "redemptions_away",
-                 "estates", "care_agreements", "care_contacts", "point_spends"):
+                 "estates", "care_agreements", "care_contacts", "point_spends", "students_linked"):
         assert counts.get(what, 0) >= 1, what
 
 
