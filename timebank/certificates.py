@@ -26,7 +26,7 @@ from . import recognition
 from .checks import CHINA, a_date, aware, china_date, china_days
 from .errors import Conflict, InvalidInput, NotFound, NotPermitted, Refused
 from .model import Base, new_id
-from .people import Staff, Volunteer, get_staff, get_volunteer, opened, seal_into, where
+from .people import Staff, Volunteer, get_staff, get_volunteer, masked_name, opened, seal_into, where
 from .records import ServiceRecord
 from .regions import bank_of, get_region
 from .sealing import Sealer
@@ -73,14 +73,10 @@ def hours_text(minutes: int) -> str:
     return str((Decimal(minutes) / 60).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP))
 
 
+
 def mask_name(name: str) -> str:
-    """The least of a name that still reads as one: "张*华", "张*", "A*** B" → first and last kept."""
-    name = name.strip()
-    if len(name) <= 1:
-        return "*"
-    if len(name) == 2:
-        return name[0] + "*"
-    return name[0] + "*" * (len(name) - 2) + name[-1]
+    """The name as a certificate shows it publicly: first and last character kept (张*华)."""
+    return masked_name(name, keep_last=True)
 
 
 def facts_of(cert: Certificate, name: str) -> dict[str, Any]:

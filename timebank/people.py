@@ -172,6 +172,17 @@ SEALED_COLUMNS: dict[type[Base], tuple[str, ...]] = {
 }
 
 
+def masked_name(name: str | None, *, keep_last: bool = False) -> str:
+    """A name shown without revealing it: the family name and a star for every other character
+    (刘奶奶 → 刘**); with `keep_last`, the last character too (张志华 → 张*华), as certificates show."""
+    name = (name or "").strip()
+    if len(name) <= 1:
+        return "*"
+    if keep_last and len(name) > 2:
+        return name[0] + "*" * (len(name) - 2) + name[-1]
+    return name[0] + "*" * (len(name) - 1)
+
+
 def where(obj: Base, column: str) -> str:
     """The associated data a sealed column is bound to: `table.column:id`."""
     return f"{obj.__tablename__}.{column}:{obj.id}"  # type: ignore[attr-defined]

@@ -345,11 +345,6 @@ def awards_of(session: Session, volunteer_id: str) -> list[Award]:
 
 # --- leaderboards -------------------------------------------------------------------------------
 
-def masked(name: str) -> str:
-    """A real name masked for public lists: the first character, then one * per other character."""
-    return name[0] + "*" * max(1, len(name) - 1)
-
-
 def set_leaderboard_opt_in(
     session: Session, sealer: Sealer, *, volunteer_id: str, on: bool, display_name: str | None, at: datetime,
 ) -> LeaderboardEntry:
@@ -360,7 +355,7 @@ def set_leaderboard_opt_in(
     chosen = checks.text(display_name, "display_name", 40, multiline=False)
     volunteer = people.get_volunteer(session, volunteer_id)
     if on and chosen is None:
-        chosen = masked(people.opened(sealer, volunteer)["name"] or "?")
+        chosen = people.masked_name(people.opened(sealer, volunteer)["name"])
     row = session.get(LeaderboardEntry, volunteer.id)
     if row is None:
         row = LeaderboardEntry(volunteer_id=volunteer.id, opted_in=on, display_name=None, at=at)

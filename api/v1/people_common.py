@@ -102,12 +102,6 @@ def _relative_summary(r: Relative) -> dict[str, Any]:
             "added_at": r.added_at}
 
 
-def mask(name: str | None) -> str:
-    """The family name and a star for every other character: 刘奶奶 → 刘**."""
-    name = (name or "").strip()
-    return name[:1] + "*" * max(len(name) - 1, 1) if name else "*"
-
-
 def check_id_agrees(body: dict[str, Any]) -> None:
     """A resident ID number (GB 11643) holds the birth date and, in its 17th digit, the sex (odd for
     men): they must agree with `birth_date` and `sex`. Raises InvalidInput naming id_number."""

@@ -33,7 +33,6 @@ from .people_common import (
     _staff_region,
     _status_json,
     check_id_agrees,
-    mask,
 )
 
 
@@ -122,7 +121,7 @@ def elder_by_code(short_code: str) -> dict[str, Any]:
             raise _hidden("elder", code)
     log_access(session, who, elder.id, ["masked_name"])
     return {"id": elder.id, "short_code": elder.short_code, "region_id": elder.region_id,
-            "masked_name": mask(people.opened(sealer(), elder)["name"])}
+            "masked_name": people.masked_name(people.opened(sealer(), elder)["name"])}
 
 
 @blp.route("/elders/<elder_id>/status", methods=["POST"])
