@@ -32,7 +32,7 @@ test-postgres:
 	bash scripts/test.sh --postgres $(ARGS)
 
 bench: venv
-	$(VENV)/bin/python benchmarks/ledger_bench.py $(ARGS)
+	$(VENV)/bin/timebank bench $(ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis build *.egg-info

@@ -20,7 +20,7 @@ from ledger.note import CheckpointError, Verifier, parse_checkpoint
 from timebank.reconcile import reconcile
 from timebank.regions import Region
 
-from . import cli_keys, cli_network, cli_reports, migrate
+from . import cli_bench, cli_keys, cli_network, cli_reports, migrate
 from .cli_base import CliContext, now, pass_ctx
 from .ledger_json import inclusion_json, logs_json
 
@@ -292,5 +292,5 @@ def serve(ctx: CliContext, host: str, port: int, workers: int) -> None:
     os.execv(gunicorn, [gunicorn, *args, "api.app:create_app()"])
 
 
-for _command in (*cli_network.COMMANDS, *cli_reports.COMMANDS, cli_keys.keys):
+for _command in (*cli_network.COMMANDS, *cli_reports.COMMANDS, cli_keys.keys, cli_bench.bench):
     main.add_command(_command)
