@@ -248,6 +248,20 @@ def _unique_id(session: Session, model: type[Volunteer] | type[Elder], index: st
                        f"{model.__tablename__}", field="id_number")
 
 
+def _identity(session: Session, sealer: Sealer, model: type[Volunteer] | type[Elder], *, region_id: str, sex: str,
+              id_number: str) -> tuple[Region, str, str]:
+    """What registering a volunteer or an elder checks alike: a region a bank covers, the sex, the ID
+    number, and that it is not registered already. Returns (region, ID number, its blind index)."""
+    region = get_region(session, region_id)
+    bank_of(session, region)
+    if sex not in SEXES:
+        raise InvalidInput("sex must be F or M", field="sex")
+    id_number = check_id_number(id_number)
+    index = sealer.blind_index(id_number, purpose=f"{model.__tablename__}-id")
+    _unique_id(session, model, index)
+    return region, id_number, index
+
+
 # --- volunteers ---------------------------------------------------------------------------------
 
 def register_volunteer(
@@ -271,18 +285,12 @@ def register_volunteer(
     Raises InvalidInput (a field, named), NotFound (region, organisation), Refused (no bank), Conflict
     (the ID number is registered already).
     """
-    region = get_region(session, region_id)
-    bank_of(session, region)
-    if sex not in SEXES:
-        raise InvalidInput("sex must be F or M", field="sex")
     if kind not in VOLUNTEER_KINDS:
         raise InvalidInput(f"kind must be one of {', '.join(VOLUNTEER_KINDS)}", field="kind")
     if organisation_id is not None and session.get(Organisation, organisation_id) is None:
         raise NotFound(f"no organisation {organisation_id!r}", field="organisation_id")
     skills = [name_text(s, "skills", 50) for s in (skills or [])][:20]
-    id_number = check_id_number(id_number)
-    index = sealer.blind_index(id_number, purpose="volunteer-id")
-    _unique_id(session, Volunteer, index)
+    region, id_number, index = _identity(session, sealer, Volunteer, region_id=region_id, sex=sex, id_number=id_number)
     volunteer = Volunteer(id=new_id("vol"), region_id=region.id, organisation_id=organisation_id, kind=kind, sex=sex,
                           birth_date=_birth(birth_date, at), id_index=index, skills=skills, status="active",
                           registered_at=at)
@@ -411,17 +419,11 @@ def register_elder(
 
     Raises InvalidInput, NotFound (region), Refused (no bank), Conflict (ID number registered).
     """
-    region = get_region(session, region_id)
-    bank_of(session, region)
-    if sex not in SEXES:
-        raise InvalidInput("sex must be F or M", field="sex")
     tags = list(dict.fromkeys(tags or []))
     unknown = [t for t in tags if t not in PRIORITY_TAGS]
     if unknown:
         raise InvalidInput(f"unknown tags {', '.join(unknown)}; tags are {', '.join(PRIORITY_TAGS)}", field="tags")
-    id_number = check_id_number(id_number)
-    index = sealer.blind_index(id_number, purpose="elder-id")
-    _unique_id(session, Elder, index)
+    region, id_number, index = _identity(session, sealer, Elder, region_id=region_id, sex=sex, id_number=id_number)
     elder = Elder(id=new_id("eld"), region_id=region.id, short_code=_short_code(session), sex=sex,
                   birth_date=_birth(birth_date, at), id_index=index, status="active", registered_at=at)
     seal_into(sealer, elder, name=name_text(name, "name", 50), id_number=id_number, phone=_phone(phone),
