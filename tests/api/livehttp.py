@@ -180,6 +180,17 @@ def session_on(url: str) -> Iterator[Session]:
         engine.dispose()
 
 
+def console_env(url: str, root: Path) -> dict[str, str]:
+    """The environment of a `timebank` command run on database `url` with its instance and keys
+    under `root` (root/instance, root/keys), and nothing of the caller's own timebank settings."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TIMEBANK_")}
+    for name in ("DATABASE_URL", "SECRET_KEY", "PORT"):
+        env.pop(name, None)
+    env.update(DATABASE_URL=url, TIMEBANK_INSTANCE=str(root / "instance"), TIMEBANK_KEY_DIR=str(root / "keys"),
+               TIMEBANK_ORIGIN_HOST=ORIGIN_HOST)
+    return env
+
+
 def bare(url: str, root: Path) -> Settings:
     """Settings serving database `url` with keys in root/keys."""
     return Settings(database_url=url, instance_path=root, key_dir=root / "keys", secret_key="test", origin_host=ORIGIN_HOST)

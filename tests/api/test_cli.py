@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 import json
-import os
 import stat
 import subprocess
 import sys
@@ -14,6 +13,7 @@ from typing import Any
 
 import pytest
 from livehttp import (
+    console_env,
     DEMO_LOGS,
     ORIGIN_HOST,
     add_log,
@@ -50,16 +50,7 @@ class Cli:
         return self.root / "keys"
 
     def env(self) -> dict[str, str]:
-        env = {k: v for k, v in os.environ.items() if not k.startswith("TIMEBANK_")}
-        for name in ("DATABASE_URL", "SECRET_KEY", "PORT"):
-            env.pop(name, None)
-        env.update(
-            DATABASE_URL=self.url,
-            TIMEBANK_INSTANCE=str(self.root / "instance"),
-            TIMEBANK_KEY_DIR=str(self.key_dir),
-            TIMEBANK_ORIGIN_HOST=ORIGIN_HOST,
-        )
-        return env
+        return console_env(self.url, self.root)
 
     def run(self, *args: str) -> subprocess.CompletedProcess[bytes]:
         return subprocess.run([str(TIMEBANK), *args], env=self.env(), capture_output=True, timeout=300)

@@ -4,7 +4,6 @@ personal-data keys), run end to end as real subprocesses of the console script."
 from __future__ import annotations
 
 import json
-import os
 import re
 import stat
 import subprocess
@@ -15,7 +14,7 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from livehttp import ORIGIN_HOST, origin, session_on
+from livehttp import console_env, origin, session_on
 
 from ledger.keys import Keyring, key_path
 from timebank.accounts import Account
@@ -41,16 +40,7 @@ class Deployment:
         return self.root / "keys"
 
     def env(self) -> dict[str, str]:
-        env = {k: v for k, v in os.environ.items() if not k.startswith("TIMEBANK_")}
-        for name in ("DATABASE_URL", "SECRET_KEY", "PORT"):
-            env.pop(name, None)
-        env.update(
-            DATABASE_URL=self.url,
-            TIMEBANK_INSTANCE=str(self.root / "instance"),
-            TIMEBANK_KEY_DIR=str(self.key_dir),
-            TIMEBANK_ORIGIN_HOST=ORIGIN_HOST,
-        )
-        return env
+        return console_env(self.url, self.root)
 
     def run(self, *args: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run([str(TIMEBANK), *args], env=self.env(), capture_output=True, text=True, timeout=300)
