@@ -3,7 +3,7 @@ STAMP := $(VENV)/.installed
 # Extra pytest arguments: make test ARGS='-k ledger -x'
 ARGS ?=
 
-.PHONY: venv run test test-sqlite test-postgres bench clean
+.PHONY: venv run test test-sqlite test-postgres bench reliability clean
 
 venv: $(STAMP)
 
@@ -30,6 +30,10 @@ test-sqlite:
 
 test-postgres:
 	bash scripts/test.sh --postgres $(ARGS)
+
+# The long reliability runs (issue 8): more crash rounds and processes, and the load run.
+reliability:
+	TIMEBANK_RELIABILITY=full bash scripts/test.sh tests/reliability $(ARGS)
 
 bench: venv
 	$(VENV)/bin/timebank bench $(ARGS)
