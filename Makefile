@@ -3,9 +3,9 @@ STAMP := $(VENV)/.installed
 # Extra pytest arguments: make test ARGS='-k ledger -x'
 ARGS ?=
 
-.PHONY: venv run test test-sqlite test-postgres bench reliability clean
+.PHONY: translations venv run test test-sqlite test-postgres bench reliability clean
 
-venv: $(STAMP)
+venv: $(STAMP) translations
 
 # Reinstalls only when pyproject.toml changes (or the venv is gone).
 $(STAMP): pyproject.toml
@@ -16,6 +16,15 @@ $(STAMP): pyproject.toml
 	fi
 	PIP_DISABLE_PIP_VERSION_CHECK=1 $(VENV)/bin/pip install -e '.[test,postgres]'
 	touch $(STAMP)
+
+# The pages' translations, compiled whenever a catalog changes.
+CATALOGS := $(wildcard api/translations/*/LC_MESSAGES/*.po)
+COMPILED := $(patsubst %,%/LC_MESSAGES/messages.mo,$(wildcard api/translations/*))
+
+translations: $(COMPILED)
+
+api/translations/%/LC_MESSAGES/messages.mo: $(CATALOGS) | $(STAMP)
+	$(VENV)/bin/python -m api.web.catalogs
 
 run: venv
 	$(VENV)/bin/timebank db upgrade

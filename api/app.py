@@ -26,6 +26,7 @@ from . import (
     openapi,
     pages,
     v1,
+    web,
 )
 from .settings import Settings
 
@@ -63,6 +64,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.register_blueprint(health.bp)
     app.register_blueprint(pages.bp)
     certificate_page.init_app(app)
+    web.init_app(app)
     v1.register(api)
     ledger_openapi.document(api.spec, app)
     return app

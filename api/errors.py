@@ -5,9 +5,9 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from flask import Flask, Response, jsonify, request
+from flask import Flask, Response, current_app, jsonify, request
 from marshmallow import ValidationError
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import BadRequest, HTTPException
 
 from ledger.errors import (
     AppendConflict,
@@ -64,15 +64,28 @@ def error_response(status: int, code: str, message: str, errors: Any = None) -> 
     return jsonify({"code": code, "status": status, "message": message, "errors": errors or {}}), status
 
 
+def _as_page(exc: Exception) -> Any:
+    """The HTML error page for `exc` when the request came from a web page (api.web registers how),
+    else None (the API's JSON)."""
+    hook = current_app.extensions.get("timebank.html_errors")
+    if hook is None or not hook[0]():
+        return None
+    return next(handler(exc) for kind, handler in hook[1].items() if isinstance(exc, kind))
+
+
 def init_app(app: Flask) -> None:
     """Register the handlers."""
 
     @app.errorhandler(ValidationError)
     def _invalid(exc: ValidationError) -> tuple[Response, int]:
+        if (page := _as_page(BadRequest())) is not None:
+            return page
         return error_response(400, "bad_request", _summary(exc.messages), exc.messages)
 
     @app.errorhandler(LedgerError)
     def _ledger(exc: LedgerError) -> tuple[Response, int]:
+        if (page := _as_page(exc)) is not None:
+            return page
         status, code = next((status, code) for kind, status, code in STATUS if isinstance(exc, kind))
         if status >= 500:
             log.error("%s %s: %s", request.method, request.path, exc)
@@ -80,6 +93,8 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(DomainError)
     def _domain(exc: DomainError) -> tuple[Response, int]:
+        if (page := _as_page(exc)) is not None:
+            return page
         status, code = next((status, code) for kind, status, code in STATUS if isinstance(exc, kind))
         details = {k: v for k, v in exc.details.items() if isinstance(v, str | int | bool)}
         response = error_response(status, code, exc.message, {**details, **exc.details.get("errors", {})})
@@ -91,6 +106,8 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(HTTPException)
     def _http(exc: HTTPException) -> tuple[Response, int]:
+        if (page := _as_page(exc)) is not None:
+            return page
         status = exc.code or 500
         messages = (getattr(exc, "data", None) or {}).get("messages")  # webargs: {"json": {field: [...]}}
         if messages:
@@ -100,6 +117,8 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception) -> tuple[Response, int]:
+        if (page := _as_page(exc)) is not None:
+            return page
         log.exception("%s %s failed", request.method, request.path)
         return error_response(500, "internal_error", "internal error; it has been logged")
 

@@ -5,9 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
-from urllib.parse import urlencode
 
-from flask import Blueprint, Response, current_app, g, has_request_context, make_response, render_template, request
+from flask import Blueprint, Response, current_app, has_request_context, make_response, render_template
 from markupsafe import Markup, escape
 from sqlalchemy.orm import Session
 
@@ -18,47 +17,31 @@ from ledger.writer import Writer
 from . import i18n
 from .charts import Chart, growth_chart
 from .db import get_session
+from .web import language
+from .web.security import CSP
 
 bp = Blueprint("pages", __name__)
 
 CHART_CHECKPOINTS = 200  # the growth chart shows at most this many of the newest checkpoints
-# Only this server's own files: no CDN, no inline script, no other origin.
-CSP = (
-    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-    "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
-)
 
 
 def current_language() -> str:
-    """This request's language (`?lang=`, else Accept-Language, else zh-CN), chosen once."""
-    if "lang" not in g:
-        g.lang = i18n.choose(request.args.get("lang"), request.accept_languages)
-    return str(g.lang)
-
-
-def _switch_url(lang: str) -> str:
-    """This page's URL with `lang` set, other query arguments kept."""
-    args = [(k, v) for k, v in request.args.items(multi=True) if k != "lang"] + [("lang", lang)]
-    return f"{request.path}?{urlencode(args)}"
+    """This request's language (`?lang=`, else the remembered choice, else Accept-Language, else zh-CN)."""
+    return language.current()
 
 
 @bp.app_context_processor
 def _language_context() -> dict[str, Any]:
-    """What base.html needs on every page: the language, `t(key, **values)` and the switch link."""
+    """The public pages' own words: `t(key, **values)` (api.i18n) and time formats."""
     if not has_request_context():
         return {}
     lang = current_language()
-    other = next(code for code in i18n.LANGUAGES if code != lang)
 
     def t(key: str, **values: object) -> str:
         return i18n.translate(lang, key, **values)
 
     return {
-        "lang": lang,
         "t": t,
-        "other_lang": other,
-        "other_lang_name": i18n.NATIVE_NAMES[other],
-        "other_lang_url": _switch_url(other),
         "format_time": lambda at: i18n.format_time(lang, at),
         "format_count": i18n.format_count,
     }

@@ -25,6 +25,8 @@ from ledger.keys import Keyring
 from ledger.writer import Writer
 from tests.conftest import Databases, need_tool
 from ledger_fill import load_demo
+from tests.api import apiworld
+from tests.web.webworld import WebWorld
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, BrowserContext, Page, Route
@@ -38,6 +40,7 @@ CHROMIUM_ARGS = [
     "--disable-gpu",
 ]
 ORIGIN_HOST = "timebank.test"
+PAGE_4XX = "Failed to load resource: the server responded with a status of 4"
 NOW = datetime(2026, 11, 25, 9, 30, 0, tzinfo=timezone.utc)
 DEMO_ENTRIES, DEMO_BATCH = 30, 5
 
@@ -169,7 +172,12 @@ def new_page(browser: Browser, guard: Guard) -> Iterator[Callable[..., Page]]:
         context.route("**/*", route)
         contexts.append(context)
         page = context.new_page()
-        page.on("console", lambda message: guard.errors.append(message.text) if message.type == "error" else None)
+        # A page answering 4xx (a form shown again with its errors, a 404 page) is expected and
+        # checked by the tests; any other resource failing (a script, a stylesheet) is an error.
+        page.on("console", lambda message: guard.errors.append(message.text)
+                if message.type == "error" and not message.text.startswith(PAGE_4XX) else None)
+        page.on("response", lambda response: guard.errors.append(f"{response.status} {response.url}")
+                if response.status >= 400 and response.request.resource_type != "document" else None)
         page.on("pageerror", lambda error: guard.errors.append(str(error)))
         return page
 
@@ -178,3 +186,11 @@ def new_page(browser: Browser, guard: Guard) -> Iterator[Callable[..., Page]]:
         context.close()
     assert not guard.outside, f"requests left 127.0.0.1: {guard.outside}"
     assert not guard.errors, f"the pages logged errors: {guard.errors}"
+
+
+@pytest.fixture(scope="module")
+def web(databases: Databases, tmp_path_factory: pytest.TempPathFactory) -> Iterator[WebWorld]:
+    """The API tests' network with a user for every role, served on 127.0.0.1 for the browser."""
+    world = apiworld.build(databases.new_url(), tmp_path_factory.mktemp("web"))
+    with _serve(world.app) as url:
+        yield WebWorld(world, url)
