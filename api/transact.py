@@ -15,7 +15,7 @@ from timebank.errors import DomainError
 from timebank.sealing import Sealer
 
 from .auth import caller, now
-from .db import get_session
+from .db import get_session, writing
 
 View = TypeVar("View", bound=Callable[..., Any])
 KEY_HEADER = "Idempotency-Key"
@@ -40,7 +40,7 @@ def commits(view: View) -> View:
 
     @wraps(view)
     def run(*args: Any, **kwargs: Any) -> Any:
-        session = get_session()
+        session = writing()
         try:
             result = view(*args, **kwargs)
         except BaseException:

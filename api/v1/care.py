@@ -16,7 +16,7 @@ from timebank.errors import NotFound, NotPermitted
 from .. import access, auth
 from ..db import get_session
 from ..paging import PageQuery, Paged, page
-from ..transact import writes
+from ..transact import commits, writes
 from .common import Id, Receipt, Strict, now, sealer, writer
 from ..paging import decode_int_cursor, encode_int_cursor
 from .credits_schemas import DateRange, time_bounds
@@ -245,14 +245,13 @@ def list_agreements(query: dict[str, Any]) -> dict[str, Any]:
 
 
 @blp.route("/care-agreements/<agreement_id>", methods=["GET"])
+@commits
 @blp.response(200, CareAgreementOut)
 def get_agreement(agreement_id: str) -> dict[str, Any]:
     """One agreement (staff covering it, its carer, the elder or their proxy)."""
     who = auth.require()
     session = get_session()
-    result = _full(session, who, _visible(session, who, agreement_id))
-    session.commit()  # the access log
-    return result
+    return _full(session, who, _visible(session, who, agreement_id))
 
 
 @blp.route("/care-agreements/<agreement_id>/end", methods=["POST"])
@@ -293,6 +292,7 @@ def log_contact(body: dict[str, Any], agreement_id: str) -> dict[str, Any]:
 
 
 @blp.route("/care-agreements/<agreement_id>/contacts", methods=["GET"])
+@commits
 @blp.arguments(DateRange, location="query")
 @blp.response(200, CareContactPage)
 def contacts(query: dict[str, Any], agreement_id: str) -> dict[str, Any]:
@@ -314,7 +314,6 @@ def contacts(query: dict[str, Any], agreement_id: str) -> dict[str, Any]:
     items = [_contact(row, _open_note(row) if sees else None) for row in rows]
     if sees and any(row.note_sealed is not None for row in rows):
         access.log_access(session, who, agreement.elder_id, ["note"])
-        session.commit()
     return {"items": items, "next": cursor}
 
 

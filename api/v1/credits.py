@@ -18,7 +18,7 @@ from .. import access, auth
 from ..db import get_session
 from ..paging import page
 from ..paging import decode_int_cursor, encode_int_cursor
-from ..transact import use_case_key, writes
+from ..transact import commits, use_case_key, writes
 from .common import now, writer
 from .credits_schemas import (
     CreditExpiryOut,
@@ -267,6 +267,7 @@ def give(body: dict[str, Any]) -> dict[str, Any]:
 
 
 @blp.route("/people/<person_id>/gifts", methods=["GET"])
+@commits
 @blp.arguments(DateRange, location="query")
 @blp.response(200, GiftPage)
 def gifts_of(query: dict[str, Any], person_id: str) -> dict[str, Any]:
@@ -283,7 +284,6 @@ def gifts_of(query: dict[str, Any], person_id: str) -> dict[str, Any]:
     rows, cursor = page(session, select, gifts.Gift.id, limit=query["limit"], cursor=query["cursor"])
     if rows and access.sees_personal_data(session, who, person):
         access.log_access(session, who, person.id, ["relation"])
-        session.commit()
     return {"items": [_gift_json(session, g) for g in rows], "next": cursor}
 
 

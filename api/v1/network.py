@@ -20,7 +20,7 @@ from timebank.regions import Organisation, Region, Station
 from .. import access, auth
 from ..db import get_session
 from ..paging import decode_cursor, decode_int_cursor, encode_cursor, encode_int_cursor, page
-from ..transact import use_case_key, writes
+from ..transact import commits, use_case_key, writes
 from . import network_schemas as s
 from .common import now, sealer, writer
 
@@ -216,6 +216,7 @@ def create_staff(body: dict[str, Any]) -> people.Staff:
 
 
 @blp.route("/staff/<staff_id>", methods=["GET"])
+@commits
 @blp.response(200, s.StaffOut)
 def get_staff(staff_id: str) -> dict[str, Any]:
     """A staff member whose region your subtree covers (staff); the read of the name is logged."""
@@ -226,7 +227,6 @@ def get_staff(staff_id: str) -> dict[str, Any]:
         raise NotFound(f"no staff member {staff_id!r}", field="staff_id")
     shown = _staff_json(staff)
     access.log_access(session, who, staff.id, ["name"])
-    session.commit()  # a read of personal data is logged even though the request changes nothing else
     return shown
 
 

@@ -19,7 +19,7 @@ from .. import access, auth
 from ..db import get_session
 from ..errors import STATUS
 from ..paging import page
-from ..transact import use_case_key, writes
+from ..transact import commits, use_case_key, writes
 from .common import now, sealer, writer
 from .records_schemas import (
     RECORD_FIELDS,
@@ -149,11 +149,6 @@ def _confirm_path(record_id: str, code: str) -> str:
     return f"/confirm/{record_id}?code={code}"
 
 
-def _commit_read(session: Session) -> None:
-    """Keep the access log rows a read wrote (a read has no @writes to commit them)."""
-    session.commit()
-
-
 # --- submitting and listing ---------------------------------------------------------------------
 
 def _elder_for(session: Session, who: auth.Caller, body: dict[str, Any]) -> people.Elder:
@@ -222,15 +217,14 @@ def list_records(query: dict[str, Any]) -> dict[str, Any]:
 
 
 @blp.route("/records/<record_id>", methods=["GET"])
+@commits
 @blp.response(200, RecordDetailOut)
 def get_one(record_id: str) -> dict[str, Any]:
     """One record; its place, notes and the elder's comment only for those who see personal data
     (the read is logged)."""
     who = auth.require(*READERS)
     session = get_session()
-    shown = _detail(session, who, _record(session, who, record_id))
-    _commit_read(session)
-    return shown
+    return _detail(session, who, _record(session, who, record_id))
 
 
 @blp.route("/records/<record_id>/events", methods=["GET"])
@@ -464,6 +458,7 @@ def complain(body: dict[str, Any], record_id: str) -> dict[str, Any]:
 
 
 @blp.route("/records/<record_id>/complaints", methods=["GET"])
+@commits
 @blp.response(200, RecordComplaintPage)
 def complaints(record_id: str) -> dict[str, Any]:
     """The complaints about a record, oldest first (staff covering the region; the read is logged)."""
@@ -473,5 +468,4 @@ def complaints(record_id: str) -> dict[str, Any]:
     items = [_complaint(session, c) for c in records_queries.complaints_of(session, record.id)]
     if items:
         access.log_access(session, who, record.id, ["complaint"])
-        _commit_read(session)
     return {"items": items, "next": None}
