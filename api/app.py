@@ -53,7 +53,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     api = openapi.init_app(app)  # before errors: our handlers replace flask-smorest's
     errors.init_app(app)
     auth.init_app(app, secure_cookies=settings.secure_cookies)
-    app.extensions["timebank.sealer"] = sealing.load_or_create(settings.personal_data_key_file)
+    app.extensions["timebank.sealer"] = sealing.follow(settings.personal_data_key_file)
 
     keyring = Keyring(settings.key_dir)
     statuses = integrity.check_logs(engine, keyring, full=settings.startup_check == "full")

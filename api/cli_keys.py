@@ -95,8 +95,8 @@ def rotate_personal_data(key_file: Path, database_url: str, retire: bool) -> Non
     """Add a new personal-data key, make it the current one and re-seal every value with it.
 
     The key file is saved (atomically, mode 0600) before any value is re-sealed, so no value is
-    ever sealed with a key that is not in the file. Restart the app afterwards: a running process
-    still holds the old file and cannot open values re-sealed with the new key.
+    ever sealed with a key that is not in the file. A running service follows the file: its next
+    request seals with the new key and opens values re-sealed with it, so it needs no restart.
     """
     sealer = _load(key_file)
     with _session(database_url) as session:
@@ -128,7 +128,8 @@ def _retire(session: Session, key_file: Path, sealer: Sealer) -> None:
                 click.echo(f"key {kid} still seals {n} values (sealed by a process with the old key file?)", err=True)
         if missed:
             click.echo(f"columns that re-sealing does not cover: {', '.join(missed)}", err=True)
-        raise click.ClickException("old keys kept; restart the app with the new key file and run this again")
+        raise click.ClickException("old keys kept; run `timebank keys rotate-personal-data --retire` again once "
+                                   "no request sealed with them is in flight")
     if old:
         sealing.save(key_file, sealer.without(set(old)))
     click.echo(f"retired keys: {', '.join(old) or 'none'}")

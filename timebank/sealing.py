@@ -35,6 +35,29 @@ class Sealer:
     current: str
     index_key: bytes
     _aead: dict[str, AESGCM] = field(default_factory=dict, repr=False)
+    # When set, the key file this sealer follows: a rotation saved by another process (a new current
+    # key, a retired old one) is picked up at the next use, so a running service needs no restart.
+    source: Path | None = field(default=None, repr=False, compare=False)
+    _stamp: tuple[int, int, int] | None = field(default=None, repr=False, compare=False)
+
+    def _follow(self) -> None:
+        """Reload the keys when the followed file changed (a stat per use; cheap next to AES-GCM)."""
+        if self.source is None:
+            return
+        try:
+            info = os.stat(self.source)
+        except FileNotFoundError:
+            return  # keep the keys held; the file is being replaced (os.replace is atomic anyway)
+        stamp = (info.st_ino, info.st_mtime_ns, info.st_size)
+        if stamp == self._stamp:
+            return
+        fresh = Sealer.loads(self.source.read_text(encoding="ascii"))
+        if fresh.index_key != self.index_key:
+            raise SealError(f"{self.source}: the blind-index key changed; it must never change")
+        self.keys = fresh.keys  # the new set first (it holds the new current key), then the current key
+        self.current = fresh.current
+        self._aead = {}
+        self._stamp = stamp
 
     @classmethod
     def generate(cls) -> Sealer:
@@ -52,6 +75,7 @@ class Sealer:
         """Seal `value` for the place `where` (`table.column:row id`); None stays None."""
         if value is None:
             return None
+        self._follow()
         nonce = os.urandom(12)
         data = self._cipher(self.current).encrypt(nonce, value.encode("utf-8"), where.encode("utf-8"))
         return f"{PREFIX}.{self.current}.{base64.b64encode(nonce + data).decode('ascii')}"
@@ -60,6 +84,7 @@ class Sealer:
         """Open a value sealed for `where`. Raises SealError if it was altered or moved."""
         if sealed is None:
             return None
+        self._follow()
         try:
             prefix, kid, body = sealed.split(".", 2)
             raw = base64.b64decode(body, validate=True)
@@ -130,6 +155,15 @@ def load_or_create(path: Path) -> Sealer:
     sealer = Sealer.generate()
     with os.fdopen(fd, "w", encoding="ascii") as out:
         out.write(sealer.dumps() + "\n")
+    return sealer
+
+
+def follow(path: Path) -> Sealer:
+    """The sealer of `path` (made on first use) that keeps following the file: what a long-running
+    service uses, so `timebank keys rotate-personal-data` takes effect without a restart."""
+    sealer = load_or_create(path)
+    sealer.source = path
+    sealer._follow()
     return sealer
 
 
