@@ -32,16 +32,11 @@ def current_language() -> str:
 
 @bp.app_context_processor
 def _language_context() -> dict[str, Any]:
-    """The public pages' own words: `t(key, **values)` (api.i18n) and time formats."""
+    """Times and counts as the reader's language writes them (the words are Flask-Babel's `_()`)."""
     if not has_request_context():
         return {}
     lang = current_language()
-
-    def t(key: str, **values: object) -> str:
-        return i18n.translate(lang, key, **values)
-
     return {
-        "t": t,
         "format_time": lambda at: i18n.format_time(lang, at),
         "format_count": i18n.format_count,
     }
@@ -71,7 +66,7 @@ class Bank:
     chart: Chart | None
 
 
-def _bank(session: Session, info: store.LogInfo, frozen: dict[str, str], lang: str) -> Bank:
+def bank_facts(session: Session, info: store.LogInfo, frozen: dict[str, str], lang: str) -> Bank:
     """`info`'s public facts; a log whose checkpoints cannot be read is shown refused, not raised."""
     try:
         head = store.latest_checkpoint(session, info.id)
@@ -88,7 +83,7 @@ def ledger_overview() -> Response:
     lang = current_language()
     session = get_session()
     writer: Writer = current_app.extensions["timebank.writer"]
-    banks = [_bank(session, info, writer.frozen, lang) for info in store.list_logs(session)]
+    banks = [bank_facts(session, info, writer.frozen, lang) for info in store.list_logs(session)]
     response = make_response(render_template("ledger_overview.html", banks=banks))
     response.headers["Content-Language"] = lang
     response.headers["Content-Security-Policy"] = CSP

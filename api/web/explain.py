@@ -43,6 +43,8 @@ RULES = {
     "redemption_age": _l("Credit can be used for care from the age the rules set."),
     "provider": _l("This provider cannot give this service here."),
     "self_rating": _l("You cannot rate your own service."),
+    "dispatch_status": _l("This volunteer is not active and cannot be sent."),
+    "no_records": _l("You have no verified service in this period. Please choose other dates."),
 }
 
 

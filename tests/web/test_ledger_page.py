@@ -120,7 +120,7 @@ def test_the_page_is_in_english_with_lang_en(demo_site: Site, new_page: NewPage)
     assert page.locator("html").get_attribute("lang") == "en"
     assert page.locator("h1").inner_text() == "Public ledger"
     assert page.locator("#howto-title").inner_text() == "How to verify"
-    assert page.locator(f"#log-{LOG_IDS[0]} [data-entries]").inner_text().strip() == str(DEMO_ENTRIES)
+    assert page.locator(f"#log-{LOG_IDS[0]} [data-entries]").inner_text().strip() == f"{DEMO_ENTRIES} entries"
     assert "31 Aug 2026, 21:30 UTC" in page.locator(f"#log-{LOG_IDS[0]} time").inner_text()
     assert "Entries" in page.locator(f"#log-{LOG_IDS[0]} svg.chart text").all_text_contents()
     assert page.get_by_role("link", name="中文").get_attribute("hreflang") == "zh-CN"
