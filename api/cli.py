@@ -20,7 +20,7 @@ from ledger.note import CheckpointError, Verifier, parse_checkpoint
 from timebank.reconcile import reconcile
 from timebank.regions import Region
 
-from . import cli_bench, cli_keys, cli_network, cli_reports, migrate
+from . import cli_backup, cli_bench, cli_keys, cli_load, cli_network, cli_reports, migrate
 from .cli_base import CliContext, now, pass_ctx
 from .ledger_json import inclusion_json, logs_json
 
@@ -230,7 +230,8 @@ def ledger_verify(
 
 
 def _reconcile(session: Session, log_id: str) -> bool:
-    """Re-derive the balances of the bank that keeps `log_id` from its leaves; print what differs."""
+    """Re-derive the balances of the bank that keeps `log_id` from its leaves and compare its records and
+    policy rows with them; print what differs."""
     bank = session.scalar(sa.select(Region).where(Region.log_id == log_id))
     if bank is None:
         return True
@@ -292,5 +293,6 @@ def serve(ctx: CliContext, host: str, port: int, workers: int) -> None:
     os.execv(gunicorn, [gunicorn, *args, "api.app:create_app()"])
 
 
-for _command in (*cli_network.COMMANDS, *cli_reports.COMMANDS, cli_keys.keys, cli_bench.bench):
+for _command in (*cli_network.COMMANDS, *cli_reports.COMMANDS, *cli_backup.COMMANDS, cli_keys.keys, cli_bench.bench,
+                 cli_load.load):
     main.add_command(_command)
