@@ -84,7 +84,7 @@ def source(tmp_path_factory: pytest.TempPathFactory) -> Deployment:
     sealer = sealing.load_or_create(root / "instance" / "personal-data.keys")
     with session_on(deployment.url) as session:
         result = load_demo(session, Writer(Keyring(deployment.key_dir)), sealer, origin_host=ORIGIN_HOST, now=NOW,
-                           volunteers=rounds(30, 200), elders=rounds(40, 300), days=rounds(12, 90))
+                           volunteers=rounds(16, 200), elders=rounds(20, 300), days=rounds(7, 90))
         assert result.created
         user = session.scalars(sa.select(users.User).order_by(users.User.username)).first()
         assert user is not None
