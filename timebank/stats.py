@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -14,11 +14,11 @@ from sqlalchemy.orm import Session
 from . import care
 from .checks import CHINA, china_date
 from .accounts import Account
+from .errors import InvalidInput
 from .people import Elder, ElderTag, Volunteer
 from .records import ServiceRecord
 from .redemption import Redemption
 from .regions import Region, get_region, in_subtree
-
 
 
 @dataclass(frozen=True)
@@ -117,3 +117,72 @@ def bank_liability(session: Session, region: Region) -> int:
     sum of every other credit account of those banks (person, escrow, backstop, pool, clearing)."""
     return -int(session.scalar(sa.select(sa.func.coalesce(sa.func.sum(Account.balance), 0)).where(
         Account.kind == "issuance", Account.unit == "credit", in_subtree(Account.bank_id, region))) or 0)
+
+
+# --- series for the administrators' dashboard ------------------------------------------------------
+
+BUCKETS = ("week", "month")
+
+
+def _bucket_start(day: date, bucket: str) -> date:
+    """The Monday of `day`'s week, or the 1st of its month."""
+    return day - timedelta(days=day.weekday()) if bucket == "week" else day.replace(day=1)
+
+
+def _next_bucket(first: date, bucket: str) -> date:
+    return first + timedelta(days=7) if bucket == "week" else (first + timedelta(days=32)).replace(day=1)
+
+
+def credit_by_period(
+    session: Session, *, region_id: str, start: datetime, end: datetime, bucket: str = "week"
+) -> list[tuple[date, int]]:
+    """Credit minutes posted in `region_id`'s subtree during [start, end), by China-time week (from
+    Monday) or calendar month, oldest first; every week or month of the period is listed, empty
+    ones as 0. Raises NotFound (region), InvalidInput (bucket, period)."""
+    if bucket not in BUCKETS:
+        raise InvalidInput(f"bucket must be one of {', '.join(BUCKETS)}", field="bucket")
+    if end <= start:
+        raise InvalidInput("end must be after start", field="end")
+    region = get_region(session, region_id)
+    totals: dict[date, int] = {}
+    first = _bucket_start(china_date(start), bucket)
+    last = china_date(end - timedelta(microseconds=1))
+    while first <= last:
+        totals[first] = 0
+        first = _next_bucket(first, bucket)
+    posted = sa.select(ServiceRecord.verified_at, ServiceRecord.credit_minutes).where(
+        ServiceRecord.status == "posted", ServiceRecord.verified_at >= start, ServiceRecord.verified_at < end,
+        in_subtree(ServiceRecord.region_id, region))
+    for verified_at, minutes in session.execute(posted):
+        key = _bucket_start(china_date(verified_at), bucket)
+        totals[key] = totals.get(key, 0) + int(minutes or 0)
+    return sorted(totals.items())
+
+
+def credit_by_child_region(
+    session: Session, *, region_id: str, start: datetime, end: datetime
+) -> list[tuple[Region, int]]:
+    """Credit minutes posted during [start, end) in `region_id` itself and under each of its child
+    regions: (the region, minutes) for the region first, then each child by path. Raises NotFound."""
+    region = get_region(session, region_id)
+    kids = list(session.scalars(sa.select(Region).where(Region.parent_id == region.id).order_by(Region.path)))
+    rows = session.execute(
+        sa.select(Region.path, sa.func.coalesce(sa.func.sum(ServiceRecord.credit_minutes), 0))
+        .join(Region, Region.id == ServiceRecord.region_id)
+        .where(ServiceRecord.status == "posted", ServiceRecord.verified_at >= start, ServiceRecord.verified_at < end,
+               in_subtree(ServiceRecord.region_id, region))
+        .group_by(Region.path)).all()
+    totals = {region.id: 0, **{kid.id: 0 for kid in kids}}
+    for path, minutes in rows:
+        below = path[len(region.path):].split("/", 1)[0]  # the child on the way down, "" for the region itself
+        totals[below if below in totals else region.id] += int(minutes)
+    return [(region, totals[region.id])] + [(kid, totals[kid.id]) for kid in kids]
+
+
+def records_started(session: Session, *, region_id: str, start: datetime, end: datetime) -> list[ServiceRecord]:
+    """Records (any status) of `region_id`'s subtree that started during [start, end), oldest
+    submission first: what a policy preview weighs a change against. Raises NotFound."""
+    region = get_region(session, region_id)
+    return list(session.scalars(sa.select(ServiceRecord).where(
+        ServiceRecord.started_at >= start, ServiceRecord.started_at < end, in_subtree(ServiceRecord.region_id, region))
+        .order_by(ServiceRecord.submitted_at, ServiceRecord.id)))

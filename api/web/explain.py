@@ -45,6 +45,7 @@ RULES = {
     "self_rating": _l("You cannot rate your own service."),
     "dispatch_status": _l("This volunteer is not active and cannot be sent."),
     "no_records": _l("You have no verified service in this period. Please choose other dates."),
+    "bank": _l("No time bank covers this area yet. Open one at or above it first."),
 }
 
 
