@@ -37,6 +37,7 @@ ENTRY_TYPES = (
     "school",        # a student linked to or unlinked from a school (consent recorded)
     "certificate",   # a certificate (志愿服务证明) issued
     "recognition",   # a recognition level reached, or an award or honour granted
+    "dispatch",      # a volunteer sent to give a requested (redeemed) service
 )
 
 

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from . import accounts, care, catalogue, certificates, gifts, idempotency, interbank, journal, people, points, policy
-from . import recognition, records, redemption, regions, schools, users
+from . import accounts, care, catalogue, certificates, dispatch, gifts, idempotency, interbank, journal, people
+from . import points, policy, recognition, records, redemption, regions, schools, users
 from .model import Base
 
 metadata = Base.metadata
-MODULES = (accounts, care, catalogue, certificates, gifts, idempotency, interbank, journal, people, points, policy,
-           recognition, records, redemption, regions, schools, users)
+MODULES = (accounts, care, catalogue, certificates, dispatch, gifts, idempotency, interbank, journal, people, points,
+           policy, recognition, records, redemption, regions, schools, users)

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from flask import Flask
 
-from . import account, errors, language, security
+from . import account, admin, confirm, coordinator, elder, errors, language, public, security, volunteer
 
 # Every blueprint whose errors are HTML pages rather than JSON (see web.errors).
-BLUEPRINTS = (account.bp,)
+BLUEPRINTS = (account.bp, public.bp, volunteer.bp, coordinator.bp, confirm.bp, elder.bp, admin.bp)
 
 
 def init_app(app: Flask) -> None:
