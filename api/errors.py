@@ -111,7 +111,10 @@ def init_app(app: Flask) -> None:
         status = exc.code or 500
         messages = (getattr(exc, "data", None) or {}).get("messages")  # webargs: {"json": {field: [...]}}
         if messages:
-            flat = {field: msgs for where in messages.values() for field, msgs in where.items()}
+            # per location ("json", "query"): {field: [...]}, or a list when the body itself is bad
+            # (not JSON, not UTF-8: webargs says "Invalid JSON body.")
+            flat = {field: msgs for where, found in messages.items()
+                    for field, msgs in (found.items() if isinstance(found, dict) else [(f"_{where}", found)])}
             return error_response(400 if status == 422 else status, "bad_request", _summary(flat), flat)
         return error_response(status, (exc.name or "error").lower().replace(" ", "_"), exc.description or "")
 

@@ -63,3 +63,13 @@ def test_no_generated_request_gets_a_5xx_or_an_undocumented_response(api_world: 
 def test_anonymous_requests_never_get_a_5xx_or_an_undocumented_response(api_world: Any) -> None:
     failures = fuzz(api_world.app, {})
     assert not failures, "\n\n".join(failures)
+
+
+@pytest.mark.parametrize("body", [b'"\xdf"', b"\xdf\xff", b"{not json", b"[1, 2]"])
+def test_a_body_that_is_not_json_or_not_utf8_is_a_400_naming_it(api_world: Any, body: bytes) -> None:
+    """Found by the stateful fuzzing: a body that was not UTF-8 made webargs' error a list, and that a 500."""
+    client = api_world.client_for("administrator")
+    response = client.client.post("/api/v1/auth/tokens", data=body,
+                                  headers={"Content-Type": "application/json", "X-CSRF-Token": client.csrf})
+    assert response.status_code == 400, response.get_data()
+    assert response.json["code"] == "bad_request" and response.json["errors"]
