@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
-from ledger import audit, store
+from ledger import audit, rotation, store
 from ledger.errors import LedgerError
 from ledger.keys import Keyring
 from ledger.note import CheckpointError, Verifier, parse_checkpoint
@@ -157,7 +157,8 @@ def ledger_prove(ctx: CliContext, log_id: str, index: int, size: int | None) -> 
     "--vkey",
     "vkeys",
     multiple=True,
-    help="A trusted verifier key (as published); repeat for several logs. Default: each log's key file.",
+    help="A trusted verifier key (as published); repeat for several logs, or for a log's old and new keys "
+    "around a key rotation. Default: each log's key files.",
 )
 @click.option(
     "--checkpoint",
@@ -175,7 +176,9 @@ def ledger_verify(
     Exits 0 when all is intact; otherwise 1, naming the log and the first bad index.
     """
     try:
-        trusted = {v.name: v for v in (Verifier.from_vkey(k) for k in vkeys)}
+        trusted: dict[str, list[Verifier]] = {}
+        for verifier in (Verifier.from_vkey(k) for k in vkeys):
+            trusted.setdefault(verifier.name, []).append(verifier)
     except CheckpointError as exc:
         raise click.BadParameter(str(exc), param_hint="--vkey") from exc
     kept: dict[str, list[bytes]] = {}
@@ -194,10 +197,10 @@ def ledger_verify(
             raise _fail(exc) from exc
         for info in targets:
             try:
-                if trusted:  # an auditor's published keys, and nothing else
-                    verifier = trusted[info.origin]
-                else:
-                    verifier = keyring.signer(info.id, info.origin).verifier
+                # An auditor's published keys, else the key files; with the retired keys that
+                # these vouch for, each up to the size at which it was retired.
+                anchors = trusted[info.origin] if trusted else keyring.verifiers(info.id, info.origin)
+                verifier = store.key_set(session, info.id, anchors)
             except KeyError:
                 click.echo(f"FAIL log {info.id}: no --vkey is named {info.origin}", err=True)
                 failed = True
@@ -227,6 +230,40 @@ def ledger_verify(
         failed = True
     if failed:
         sys.exit(1)
+
+
+@ledger.command("rotate-key")
+@click.argument("log_id")
+@click.option("--begin", "step", flag_value="begin", help="Make an incoming key that co-signs every new checkpoint.")
+@click.option("--finish", "step", flag_value="finish", help="Retire the current key; the incoming key signs alone.")
+@pass_ctx
+def ledger_rotate_key(ctx: CliContext, log_id: str, step: str | None) -> None:
+    """Rotate log LOG_ID's signing key in two steps, with an overlap between them in which
+    checkpoints carry both keys' signatures, so verifiers that know either key keep working.
+
+    --begin prints the incoming verifier key to publish; --finish (after auditors have it) retires
+    the old key at the log's signed size and prints its key file, which you then destroy offline.
+    A running service follows both steps without a restart.
+    """
+    if step is None:
+        raise click.UsageError("say --begin or --finish")
+    keyring = Keyring(ctx.settings.key_dir)
+    with ctx.session() as session:
+        try:
+            if step == "begin":
+                begun = rotation.begin(session, keyring, log_id, at=now())
+            else:
+                finished = rotation.finish(session, keyring, log_id, at=now())
+            session.commit()
+        except LedgerError as exc:
+            raise _fail(exc) from exc
+    if step == "begin":
+        click.echo(f"log {log_id}: the incoming key co-signs from the next checkpoint on; publish it "
+                   f"next to the current key, then run --finish:\n{begun.incoming}")
+        return
+    click.echo(f"log {log_id}: retired key {finished.retired_key_id} at size {finished.size}; "
+               f"the current key is now:\n{finished.current}")
+    click.echo(f"destroy the retired key file offline: {finished.retired_file}")
 
 
 def _reconcile(session: Session, log_id: str) -> bool:

@@ -16,7 +16,8 @@ from sqlalchemy.orm import Session
 from ledger.errors import LedgerError
 from ledger.keys import Keyring
 from ledger.keys import key_path as log_key_path
-from ledger.note import Verifier
+from ledger.note import KeySet, Verifier
+from ledger import store
 from ledger.store import LogInfo
 from timebank import backup
 from timebank.backup_format import BackupError, export_signer, export_verifier, key_path, parse_vkey
@@ -128,14 +129,16 @@ def import_command(ctx: CliContext, source: BinaryIO, vkey: str | None) -> None:
     notes: list[str] = []
     keyring = Keyring(ctx.settings.key_dir)
 
-    def log_verifier(info: LogInfo) -> Verifier:
-        if log_key_path(ctx.settings.key_dir, info.id).exists():
-            return keyring.signer(info.id, info.origin).verifier
-        notes.append(f"log {info.id} has no key file in {ctx.settings.key_dir}: verified with the key in the export; "
-                     "it cannot be appended to until its key file is restored")
-        return Verifier.from_vkey(info.vkey)
-
     with Session(ctx.engine) as session, _progress("importing rows") as progress:
+
+        def log_verifier(info: LogInfo) -> KeySet:
+            """The log's keys: its key files (a rotation's retired keys through their statements)."""
+            if log_key_path(ctx.settings.key_dir, info.id).exists():
+                return store.key_set(session, info.id, keyring.verifiers(info.id, info.origin))
+            notes.append(f"log {info.id} has no key file in {ctx.settings.key_dir}: verified with the key in the "
+                         "export; it cannot be appended to until its key file is restored")
+            return store.key_set(session, info.id, [Verifier.from_vkey(info.vkey)])
+
         try:
             report = backup.restore(session, source, revision=revision, verifier=verifier, log_verifier=log_verifier,
                                     progress=progress)

@@ -19,7 +19,8 @@ from sqlalchemy.orm import Session
 from . import canonical, merkle
 from .database import checkpoints, hashes, leaves, logs
 from .errors import CanonicalError, CheckpointError, UnknownLog
-from .note import Verifier, unb64
+from .log_keys import current_vkey
+from .note import CheckpointVerifier, unb64
 
 PAGE = 1000
 _AT = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z")
@@ -71,20 +72,21 @@ def count_leaves(session: Session, log_id: str) -> int:
 def verify_log(
     session: Session,
     log_id: str,
-    verifier: Verifier,
+    verifier: CheckpointVerifier,
     *,
     progress: Callable[[int], None] | None = None,
     page: int = PAGE,
     kept: Sequence[bytes] = (),
 ) -> Report:
-    """Verify log `log_id` against the trusted `verifier`; never raises for bad data, reports it.
+    """Verify log `log_id` against the trusted `verifier` (a key, or the log's key set, see
+    `store.key_set`); never raises for bad data, reports it.
 
     `kept` are signed checkpoints an auditor saved earlier: the stored log must still hold each
     one's size and root, which exposes a rollback that also deleted the later checkpoints.
     Raises UnknownLog when there is no such log, CheckpointError when a kept checkpoint is not
     this log's or does not verify under `verifier`.
     """
-    row = session.execute(sa.select(logs).where(logs.c.id == log_id)).one_or_none()
+    row = session.execute(sa.select(logs.c.origin, current_vkey()).where(logs.c.id == log_id)).one_or_none()
     if row is None:
         raise UnknownLog(log_id)
     witnessed = {cp.size: cp.root for cp in (verifier.open_checkpoint(note) for note in kept)}
@@ -92,8 +94,8 @@ def verify_log(
     try:
         if row.origin != verifier.name:
             state.fail(f"origin {row.origin!r} is not the trusted key's name {verifier.name!r}")
-        if row.vkey != verifier.vkey:
-            state.fail("the verifier key stored in the database is not the trusted one")
+        if not verifier.trusts(row.vkey):
+            state.fail("the log's current verifier key stored in the database is not a trusted one")
         state.run(progress)
     except _Found as found:
         return Report(log_id, state.frontier.size, state.checked, found.problem)
@@ -104,7 +106,7 @@ class _Walk:
     """One pass over leaves, stored hashes and checkpoints, all in increasing order."""
 
     def __init__(
-        self, session: Session, log_id: str, verifier: Verifier, page: int, witnessed: dict[int, bytes]
+        self, session: Session, log_id: str, verifier: CheckpointVerifier, page: int, witnessed: dict[int, bytes]
     ) -> None:
         self.session = session
         self.witnessed = witnessed
@@ -122,8 +124,9 @@ class _Walk:
             index, checkpoint_size, reason = self.suspect[0], None, _BROKEN_CHAIN
         raise _Found(Problem(self.log_id, reason, index, checkpoint_size))
 
-    def _break_in_chain(self, index: int, claimed: Any, before_previous: merkle.Frontier) -> None:
-        """Leaf `index` does not name the previous leaf's hash: suspect it, or the previous leaf."""
+    def _break_in_chain(self, index: int, claimed: Any, before_previous: tuple[int, list[tuple[int, bytes]]]) -> None:
+        """Leaf `index` does not name the previous leaf's hash: suspect it, or the previous leaf.
+        `before_previous` is the tree's (size, edge) before the previous leaf was added."""
         if index == 0 or self.suspect is not None:
             self.fail(_BROKEN_CHAIN, index=index)
         try:
@@ -132,7 +135,7 @@ class _Walk:
             claimed_hash = b""
         if len(claimed_hash) != merkle.HASH_SIZE:
             self.fail("leaf's prev is not a base64 SHA-256 hash", index=index)
-        alternative = merkle.Frontier(before_previous.size, list(before_previous.edge))
+        alternative = merkle.Frontier(before_previous[0], list(before_previous[1]))
         alternative.push(claimed_hash)
         self.suspect = (index, alternative)
 
@@ -155,26 +158,34 @@ class _Walk:
         next_cp = next(signed, None)
         if next_cp is None:
             self.fail("the log has no signed checkpoint", index=0)
-        prev = merkle.EMPTY_ROOT
-        before_previous = merkle.Frontier()
+        frontier, witnessed = self.frontier, self.witnessed
+        prev = base64.b64encode(merkle.EMPTY_ROOT).decode()
+        before_previous: tuple[int, list[tuple[int, bytes]]] = (0, [])
         next_cp = self._check_checkpoints(next_cp, signed)
         index = 0
+        # The stored-hashes layout numbers subtree hashes in the order leaf by leaf pushes complete
+        # them, so the expected position is a running count.
+        position = 0
         for seq, data in self._rows(leaves, leaves.c.seq, leaves.c.seq, leaves.c.data):
             if seq != index:
                 self.fail(f"leaf is missing (the next stored leaf is seq {seq})", index=index)
             if next_cp is None:
                 self.fail("leaf is not covered by any signed checkpoint", index=index)
             leaf_hash, claimed = self._check_leaf(index, bytes(data))
-            if claimed != base64.b64encode(prev).decode():
+            if claimed != prev:
                 self._break_in_chain(index, claimed, before_previous)
-            before_previous = merkle.Frontier(self.frontier.size, list(self.frontier.edge))
-            prev = leaf_hash
+            before_previous = (frontier.size, frontier.edge[:])
+            prev = base64.b64encode(leaf_hash).decode()
             if self.suspect is not None:
                 self.suspect[1].push(leaf_hash)
-            for (level, node), h in self.frontier.push(leaf_hash):
-                self._check_hash(stored_hashes, level, node, h, index)
+            for (level, node), h in frontier.push(leaf_hash):
+                got = next(stored_hashes, None)
+                if got is None or got[0] != position or bytes(got[1]) != h:
+                    self._bad_hash(got, position, level, node, h, index)
+                position += 1
             index += 1
-            next_cp = self._check_checkpoints(next_cp, signed)
+            if witnessed or next_cp[0] <= index:
+                next_cp = self._check_checkpoints(next_cp, signed)
             if progress and index % self.page == 0:
                 progress(self.page)
         if progress:
@@ -203,21 +214,21 @@ class _Walk:
             self.fail(f"leaf bytes are not canonical JSON: {exc}", index=index)
         if not isinstance(leaf, dict):
             self.fail("leaf is not a JSON object", index=index)
-        if leaf.get("seq") != index or isinstance(leaf.get("seq"), bool):
-            self.fail(f"leaf says seq {leaf.get('seq')!r}", index=index)
-        if not isinstance(leaf.get("v"), int) or isinstance(leaf.get("v"), bool):
+        seq, version, at, kind = leaf.get("seq"), leaf.get("v"), leaf.get("at"), leaf.get("type")
+        if seq != index or isinstance(seq, bool):
+            self.fail(f"leaf says seq {seq!r}", index=index)
+        if not isinstance(version, int) or isinstance(version, bool):
             self.fail("leaf has no integer schema version v", index=index)
-        if not isinstance(leaf.get("at"), str) or not _AT.fullmatch(leaf["at"]):
+        if not isinstance(at, str) or not _AT.fullmatch(at):
             self.fail("leaf's at is not an RFC 3339 UTC time in whole seconds", index=index)
-        if not isinstance(leaf.get("type"), str) or not leaf["type"]:
+        if not isinstance(kind, str) or not kind:
             self.fail("leaf has no type", index=index)
         return merkle.leaf_hash(data), leaf.get("prev")
 
-    def _check_hash(
-        self, stored: Iterator[tuple[Any, ...]], level: int, node: int, expected: bytes, index: int
+    def _bad_hash(
+        self, got: tuple[Any, ...] | None, position: int, level: int, node: int, expected: bytes, index: int
     ) -> None:
-        position = merkle.stored_hash_index(level, node)
-        got = next(stored, None)
+        """Report the stored hash at `position` (the subtree `level`, `node`) missing, misplaced or wrong."""
         span = f"leaves [{node << level}, {(node + 1) << level})"
         if got is None or got[0] > position:
             self.fail(f"stored hash of {span} is missing", index=index)
@@ -260,7 +271,7 @@ class _Walk:
             if after is not None:
                 query = query.where(key > after)
             rows = self.session.execute(query.order_by(key).limit(self.page)).all()
-            yield from (tuple(r) for r in rows)
+            yield from rows
             if len(rows) < self.page:
                 return
             after = rows[-1][0]

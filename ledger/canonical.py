@@ -36,6 +36,31 @@ def _check(value: Any, path: str) -> None:
     raise CanonicalError(f"{path}: {type(value).__name__} is not a JSON value the ledger accepts")
 
 
+def _fine(value: Any) -> bool:
+    """A quick `_check` without paths: True only when `_check` would pass. False means "not sure":
+    `_check` then decides and names what is wrong (subclasses of str, int, dict, list go there too)."""
+    kind = type(value)
+    if kind is str:
+        return value.isascii() or _utf8(value)
+    if kind is int:
+        return -MAX_SAFE_INTEGER <= value <= MAX_SAFE_INTEGER
+    if kind is dict:
+        return all(type(key) is str and key.isascii() and _fine(item) for key, item in value.items())
+    if value is None or kind is bool:
+        return True
+    if kind is list or kind is tuple:
+        return all(_fine(item) for item in value)
+    return False
+
+
+def _utf8(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def _check_string(text: str, path: str) -> None:
     try:
         text.encode("utf-8")
@@ -48,8 +73,9 @@ def encode(value: Any) -> bytes:
 
     Raises CanonicalError for floats, non-ASCII keys, huge integers or non-JSON types.
     """
-    _check(value, "$")
-    return json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode()
+    if not _fine(value):
+        _check(value, "$")
+    return _ENCODER.encode(value).encode()
 
 
 def decode(data: bytes) -> Any:
@@ -58,11 +84,20 @@ def decode(data: bytes) -> Any:
     Raises CanonicalError when they are not UTF-8 JSON or not canonical.
     """
     try:
-        value = json.loads(data.decode("utf-8"), parse_float=_reject_float, parse_constant=_reject_float)
+        text = data.decode("utf-8")
+        try:
+            value, quick = _QUICK_DECODER.decode(text), data.isascii()
+        except _LongInteger:
+            value, quick = _DECODER.decode(text), False
     except CanonicalError:
         raise
     except (UnicodeDecodeError, ValueError) as exc:
         raise CanonicalError(f"not UTF-8 JSON: {exc}") from exc
+    # Quick path: ASCII bytes holding no integer of 16 digits or more, that re-encode to
+    # themselves, hold only ASCII keys and strings (a non-ASCII character or a lone surrogate would
+    # re-encode raw) and safe integers: `encode` would accept the value and give back `data`.
+    if quick and _ENCODER.encode(value) == text:
+        return value
     if encode(value) != data:
         raise CanonicalError("bytes are not in canonical form (RFC 8785)")
     return value
@@ -70,3 +105,19 @@ def decode(data: bytes) -> Any:
 
 def _reject_float(text: str) -> Any:
     raise CanonicalError(f"floats are not allowed in leaves: {text}")
+
+
+class _LongInteger(Exception):
+    """An integer of 16 characters or more, which may lie beyond ±MAX_SAFE_INTEGER (16 digits)."""
+
+
+def _short_int(text: str) -> int:
+    if len(text) > 15:
+        raise _LongInteger
+    return int(text)
+
+
+# Built once: json.dumps and json.loads would build these on every call, given these options.
+_ENCODER = json.JSONEncoder(ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+_DECODER = json.JSONDecoder(parse_float=_reject_float, parse_constant=_reject_float)
+_QUICK_DECODER = json.JSONDecoder(parse_float=_reject_float, parse_constant=_reject_float, parse_int=_short_int)

@@ -73,6 +73,24 @@ checkpoints = sa.Table(
     sa.Column("signed_at", UTCDateTime(), nullable=False),
 )
 
+# The keys a log has signed with, recorded by key rotations (a log never rotated has no rows:
+# its key is ledger_log.vkey). A key stops being current when it is retired: `retirement` is the
+# signed statement (ledger.log_keys) that bounds it to checkpoints of size <= retired_size.
+log_keys = sa.Table(
+    "ledger_log_key",
+    metadata,
+    sa.Column("log_id", sa.String(64), sa.ForeignKey("ledger_log.id"), primary_key=True),
+    sa.Column("number", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("key_id", sa.String(8), nullable=False),
+    sa.Column("vkey", sa.String(400), nullable=False),
+    sa.Column("added_at", UTCDateTime(), nullable=False),
+    sa.Column("added_size", sa.BigInteger, nullable=False),
+    sa.Column("retired_at", UTCDateTime(), nullable=True),
+    sa.Column("retired_size", sa.BigInteger, nullable=True),
+    sa.Column("retirement", sa.LargeBinary, nullable=True),
+    sa.UniqueConstraint("log_id", "key_id", name="uq_ledger_log_key_key_id"),
+)
+
 APPEND_ONLY_TABLES = ("ledger_log", "ledger_leaf", "ledger_hash", "ledger_checkpoint")
 
 

@@ -1,4 +1,9 @@
-"""Signing key files: one per log, outside the database, mode 0600, created on first use."""
+"""Signing key files: one per log, outside the database, mode 0600, created on first use.
+
+During a key rotation a log has two: `<log>.key` (current) and `<log>.next.key` (incoming), and
+every checkpoint is signed by both. Finishing it moves the current key to
+`<log>.retired-<key id>.key`, for the operator to destroy offline, and the incoming key to `<log>.key`.
+"""
 
 from __future__ import annotations
 
@@ -7,14 +12,25 @@ import stat
 from pathlib import Path
 
 from .errors import CheckpointError, KeyFileError
-from .note import Signer
+from .note import Signer, Verifier
 
 KEY_SUFFIX = ".key"
+NEXT_SUFFIX = ".next.key"
 
 
 def key_path(key_dir: Path, log_id: str) -> Path:
     """Where the key of log `log_id` lives."""
     return key_dir / f"{log_id}{KEY_SUFFIX}"
+
+
+def next_key_path(key_dir: Path, log_id: str) -> Path:
+    """Where the incoming key of log `log_id` lives while a rotation is in progress."""
+    return key_dir / f"{log_id}{NEXT_SUFFIX}"
+
+
+def retired_key_path(key_dir: Path, log_id: str, key_id: str) -> Path:
+    """Where a finished rotation leaves log `log_id`'s retired key `key_id` (8 hex digits)."""
+    return key_dir / f"{log_id}.retired-{key_id}{KEY_SUFFIX}"
 
 
 def create_key(path: Path, origin: str) -> Signer:
@@ -61,24 +77,69 @@ def load_key(path: Path, origin: str) -> Signer:
     return signer
 
 
+def move_key(source: Path, target: Path) -> None:
+    """Rename a key file, never over another one, and make the rename durable.
+    Raises KeyFileError when `target` exists."""
+    try:
+        os.link(source, target)
+    except FileExistsError as exc:
+        raise KeyFileError(f"key file {target} already exists; refusing to overwrite it") from exc
+    os.unlink(source)
+    _sync_dir(source.parent)
+
+
+def _sync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
 class Keyring:
-    """The signing keys of a deployment's logs, one file each in `key_dir`, loaded once."""
+    """The signing keys of a deployment's logs, one file each in `key_dir` (two while a log's key
+    is rotated). It follows the files: a key file replaced, added or removed by a rotation is
+    read again at the next use, so a running service needs no restart."""
 
     def __init__(self, key_dir: Path) -> None:
         self.key_dir = key_dir
-        self._signers: dict[str, Signer] = {}
+        self._loaded: dict[Path, tuple[tuple[int, int, int, int], Signer]] = {}
 
     def load_or_create(self, log_id: str, origin: str) -> Signer:
         """The key of a new log: its file if present, else a fresh one. Raises KeyFileError."""
         path = key_path(self.key_dir, log_id)
-        signer = load_key(path, origin) if path.exists() else create_key(path, origin)
-        self._signers[log_id] = signer
-        return signer
+        return self._load(path, origin) if path.exists() else create_key(path, origin)
 
     def signer(self, log_id: str, origin: str) -> Signer:
-        """The key of an existing log. Raises KeyFileError when it is missing or wrong."""
-        signer = self._signers.get(log_id)
-        if signer is None or signer.name != origin:
-            signer = load_key(key_path(self.key_dir, log_id), origin)
-            self._signers[log_id] = signer
+        """The key of an existing log, co-signing with its incoming key while a rotation is in
+        progress. Raises KeyFileError when a key is missing or wrong."""
+        current = self._load(key_path(self.key_dir, log_id), origin)
+        try:
+            incoming = self._load(next_key_path(self.key_dir, log_id), origin)
+        except FileNotFoundError:
+            return current
+        return current if incoming.vkey == current.vkey else current.cosigned_by(incoming)
+
+    def verifiers(self, log_id: str, origin: str) -> list[Verifier]:
+        """The verifier keys of the log's key files (current, and incoming during a rotation)."""
+        return self.signer(log_id, origin).verifiers
+
+    def _load(self, path: Path, origin: str) -> Signer:
+        """The key at `path`, read again only when the file changed. FileNotFoundError (a
+        KeyFileError) when it is missing."""
+        try:
+            st = path.stat()
+        except FileNotFoundError:
+            self._loaded.pop(path, None)
+            raise _Missing(f"key file {path} is missing: this log cannot sign") from None
+        stamp = (st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
+        loaded = self._loaded.get(path)
+        if loaded is not None and loaded[0] == stamp and loaded[1].name == origin:
+            return loaded[1]
+        signer = load_key(path, origin)
+        self._loaded[path] = (stamp, signer)
         return signer
+
+
+class _Missing(KeyFileError, FileNotFoundError):
+    """A key file is not there."""

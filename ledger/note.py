@@ -10,7 +10,9 @@ import base64
 import binascii
 import hashlib
 import re
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
@@ -105,6 +107,27 @@ def parse_checkpoint(body: bytes) -> Checkpoint:
     return Checkpoint(origin, int(size), root_hash)
 
 
+def split_note(note: bytes) -> tuple[bytes, list[tuple[str, bytes]]]:
+    """Split a signed note into its text and its signature lines (key name, decoded signature).
+    Raises CheckpointError when it is not a well-formed signed note."""
+    try:
+        message = note.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise CheckpointError("signed note is not UTF-8") from exc
+    _check_note_text(message)
+    split = message.rfind("\n\n")
+    if split < 0 or not message.endswith("\n"):
+        raise CheckpointError("signed note has no blank line before its signatures")
+    signatures = []
+    for line in message[split + 2 : -1].split("\n"):
+        prefix, _, rest = line.partition(" ")
+        name, _, sig_b64 = rest.partition(" ")
+        if prefix != SIGNATURE_DASH or not name or not sig_b64 or " " in sig_b64:
+            raise CheckpointError(f"malformed signature line {line!r}")
+        signatures.append((name, unb64(sig_b64, "signature")))
+    return message[: split + 1].encode(), signatures
+
+
 class Verifier:
     """Checks signed notes made by one Ed25519 key."""
 
@@ -136,37 +159,34 @@ class Verifier:
         """The published verifier key string."""
         return f"{self.name}+{self.key_id.hex()}+{b64(bytes([ALG_ED25519]) + self.public_key)}"
 
+    def trusts(self, vkey: str) -> bool:
+        """Whether `vkey` is this key."""
+        return vkey == self.vkey
+
     def open(self, note: bytes) -> bytes:
         """Return the note's text if one of its signatures is this key's and verifies.
 
         Signatures by other keys are ignored, as C2SP signed-note says. Raises CheckpointError.
         """
-        try:
-            message = note.decode("utf-8")
-        except UnicodeDecodeError as exc:
-            raise CheckpointError("signed note is not UTF-8") from exc
-        _check_note_text(message)
-        split = message.rfind("\n\n")
-        if split < 0 or not message.endswith("\n"):
-            raise CheckpointError("signed note has no blank line before its signatures")
-        text = message[: split + 1]
+        text, signatures = split_note(note)
         found = False
-        for line in message[split + 2 : -1].split("\n"):
-            prefix, _, rest = line.partition(" ")
-            name, _, sig_b64 = rest.partition(" ")
-            if prefix != SIGNATURE_DASH or not name or not sig_b64 or " " in sig_b64:
-                raise CheckpointError(f"malformed signature line {line!r}")
-            sig = unb64(sig_b64, "signature")
-            if len(sig) < 5 or name != self.name or sig[:4] != self.key_id:
-                continue
-            try:
-                self._key.verify(sig[4:], text.encode())
-            except InvalidSignature as exc:
-                raise CheckpointError(f"signature by {name} does not verify") from exc
-            found = True
+        for name, sig in signatures:
+            if self.checks(name, sig, text):
+                found = True
         if not found:
             raise CheckpointError(f"note carries no signature by {self.name} ({self.key_id.hex()})")
-        return text.encode()
+        return text
+
+    def checks(self, name: str, sig: bytes, text: bytes) -> bool:
+        """Whether the signature line (`name`, `sig`) is this key's; CheckpointError if it is but
+        does not verify over `text`."""
+        if len(sig) < 5 or name != self.name or sig[:4] != self.key_id:
+            return False
+        try:
+            self._key.verify(sig[4:], text)
+        except InvalidSignature as exc:
+            raise CheckpointError(f"signature by {name} ({self.key_id.hex()}) does not verify") from exc
+        return True
 
     def open_checkpoint(self, note: bytes) -> Checkpoint:
         """Verify and parse a signed checkpoint whose origin must be this key's name."""
@@ -179,10 +199,37 @@ class Verifier:
 class Signer:
     """Signs notes with one Ed25519 key, named by the log's origin."""
 
-    def __init__(self, name: str, private_key: Ed25519PrivateKey) -> None:
+    def __init__(self, name: str, private_key: Ed25519PrivateKey, cosigners: Sequence[Signer] = ()) -> None:
         self._key = private_key
         self.verifier = Verifier(name, _raw_public(private_key.public_key()))
         self.name = self.verifier.name
+        self.cosigners = tuple(cosigners)
+        for other in self.cosigners:
+            if other.name != self.name or other.cosigners or other.vkey == self.vkey:
+                raise CheckpointError("a cosigner is another single key of the same name")
+
+    def cosigned_by(self, other: Signer) -> Signer:
+        """This key, whose notes `other` (the incoming key of a rotation) signs as well."""
+        return Signer(self.name, self._key, (*self.cosigners, other))
+
+    def alone(self) -> Signer:
+        """This key without its cosigners."""
+        return self if not self.cosigners else Signer(self.name, self._key)
+
+    def led_by(self, vkey: str) -> Signer:
+        """This signer if its own key is `vkey`; else the cosigner that is (a rotation finished
+        since this signer was loaded: the incoming key now signs alone). CheckpointError if none is."""
+        if self.vkey == vkey:
+            return self
+        for other in self.cosigners:
+            if other.vkey == vkey:
+                return other
+        raise CheckpointError(f"the signing key {self.verifier.key_id.hex()} is not the log's key {vkey}")
+
+    @property
+    def verifiers(self) -> list[Verifier]:
+        """Its own key and its cosigners' keys."""
+        return [self.verifier, *(other.verifier for other in self.cosigners)]
 
     @classmethod
     def generate(cls, name: str) -> Signer:
@@ -228,11 +275,77 @@ class Signer:
             _check_note_text(text.decode("utf-8"))
         except UnicodeDecodeError as exc:
             raise CheckpointError("note text must be UTF-8") from exc
-        signature = self.verifier.key_id + self._key.sign(text)
-        return text + f"\n{SIGNATURE_DASH} {self.name} {b64(signature)}\n".encode()
+        lines = [f"{SIGNATURE_DASH} {self.name} {b64(signer.verifier.key_id + signer._key.sign(text))}\n"
+                 for signer in (self, *self.cosigners)]
+        return text + b"\n" + "".join(lines).encode()
 
     def sign_checkpoint(self, checkpoint: Checkpoint) -> bytes:
         """The signed note of a checkpoint of this signer's log."""
         if checkpoint.origin != self.name:
             raise CheckpointError(f"cannot sign a checkpoint of {checkpoint.origin!r} with {self.name!r}'s key")
         return self.sign(checkpoint.body())
+
+
+class CheckpointVerifier(Protocol):
+    """What checks a log's checkpoints: one key (Verifier) or a log's keys (KeySet)."""
+
+    @property
+    def name(self) -> str: ...
+
+    def open_checkpoint(self, note: bytes) -> Checkpoint: ...
+
+    def trusts(self, vkey: str) -> bool: ...
+
+
+class KeySet:
+    """The keys a log's checkpoints may be signed with, each trusted up to a tree size or without
+    bound: a checkpoint opens if a key trusted for its size signed it. A retired key is bounded by
+    the size at which it was retired, so whoever steals it cannot sign the log's future."""
+
+    def __init__(self, keys: Iterable[tuple[Verifier, int | None]]) -> None:
+        self.keys = {verifier.key_id: (verifier, bound) for verifier, bound in keys}
+        names = {verifier.name for verifier, _ in self.keys.values()}
+        if len(names) != 1:
+            raise CheckpointError(f"a key set holds the keys of one name, not {sorted(names)}")
+        self._name = names.pop()
+
+    @property
+    def name(self) -> str:
+        """The name shared by every key (the log's origin)."""
+        return self._name
+
+    def bound(self, vkey: str) -> int | None:
+        """The largest size `vkey` is trusted for (None: no bound). KeyError if it is not in the set."""
+        for verifier, bound in self.keys.values():
+            if verifier.vkey == vkey:
+                return bound
+        raise KeyError(vkey)
+
+    def trusts(self, vkey: str) -> bool:
+        """Whether `vkey` is one of the keys."""
+        return any(verifier.vkey == vkey for verifier, _ in self.keys.values())
+
+    def open_checkpoint(self, note: bytes) -> Checkpoint:
+        """Verify and parse a signed checkpoint of this name: some key trusted for its size must
+        have signed it, and every signature by a key of the set must verify. Raises CheckpointError."""
+        text, signatures = split_note(note)
+        checkpoint = parse_checkpoint(text)
+        if checkpoint.origin != self.name:
+            raise CheckpointError(f"checkpoint origin {checkpoint.origin!r} is not {self.name!r}")
+        accepted, beyond = False, []
+        for name, sig in signatures:
+            verifier, bound = self.keys.get(sig[:4], (None, None))
+            if verifier is None or not verifier.checks(name, sig, text):
+                continue
+            if bound is None or checkpoint.size <= bound:
+                accepted = True
+            else:
+                beyond.append(f"{verifier.key_id.hex()} (retired at size {bound})")
+        if accepted:
+            return checkpoint
+        if beyond:
+            raise CheckpointError(
+                f"checkpoint of size {checkpoint.size} is signed only by retired key {', '.join(beyond)}"
+            )
+        ids = ", ".join(sorted(key.hex() for key in self.keys))
+        raise CheckpointError(f"note carries no signature by {self.name} with a trusted key ({ids})")

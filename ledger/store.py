@@ -27,7 +27,8 @@ from .errors import (
     UnknownLog,
 )
 from .merkle import Coord, HashReader
-from .note import Checkpoint, Signer, Verifier, b64, check_origin
+from .log_keys import current_vkey, key_set
+from .note import Checkpoint, CheckpointVerifier, Signer, b64, check_origin
 
 LEAF_VERSION = 1
 RESERVED_KEYS = frozenset({"v", "seq", "prev", "at"})
@@ -110,9 +111,13 @@ def create_log(session: Session, *, log_id: str, origin: str, signer: Signer, at
     return info
 
 
+# A log's row with its current key in place of the key it was created with (see log_keys).
+_LOG = sa.select(logs.c.id, logs.c.origin, current_vkey(), logs.c.created_at)
+
+
 def get_log(session: Session, log_id: str) -> LogInfo:
     """The log `log_id`; UnknownLog if there is none."""
-    row = session.execute(sa.select(logs).where(logs.c.id == log_id)).one_or_none()
+    row = session.execute(_LOG.where(logs.c.id == log_id)).one_or_none()
     if row is None:
         raise UnknownLog(log_id)
     return LogInfo(row.id, row.origin, row.vkey, row.created_at)
@@ -120,7 +125,7 @@ def get_log(session: Session, log_id: str) -> LogInfo:
 
 def list_logs(session: Session) -> list[LogInfo]:
     """Every log, by id."""
-    rows = session.execute(sa.select(logs).order_by(logs.c.id)).all()
+    rows = session.execute(_LOG.order_by(logs.c.id)).all()
     return [LogInfo(r.id, r.origin, r.vkey, r.created_at) for r in rows]
 
 
@@ -201,7 +206,7 @@ def stored_size(session: Session, log_id: str) -> int:
     return 0 if top is None else int(top) + 1
 
 
-def check_head(session: Session, log_id: str, verifier: Verifier) -> StoredCheckpoint:
+def check_head(session: Session, log_id: str, verifier: CheckpointVerifier) -> StoredCheckpoint:
     """Compare the stored tree with the latest checkpoint in O(log n) reads; return that checkpoint.
 
     Raises LogTampered when the stored leaves run past or short of it, its signature fails,
@@ -210,8 +215,11 @@ def check_head(session: Session, log_id: str, verifier: Verifier) -> StoredCheck
     return _verified_head(session, log_id, verifier)[0]
 
 
-def _verified_head(session: Session, log_id: str, verifier: Verifier) -> tuple[StoredCheckpoint, merkle.Frontier]:
-    """`check_head`, also returning the tree's right edge, which an append goes on from."""
+def _verified_head(
+    session: Session, log_id: str, verifier: CheckpointVerifier
+) -> tuple[StoredCheckpoint, merkle.Frontier, bytes]:
+    """`check_head`, also returning what an append goes on from: the tree's right edge and the
+    last leaf's hash (the empty root for an empty log), read together in one query."""
     head = latest_checkpoint(session, log_id)
     try:
         signed = verifier.open_checkpoint(head.note)
@@ -224,10 +232,13 @@ def _verified_head(session: Session, log_id: str, verifier: Verifier) -> tuple[S
         raise LogTampered(log_id, head.size, f"{size - head.size} stored leaves are not covered by a signed checkpoint")
     if size < head.size:
         raise LogTampered(log_id, size, f"leaves [{size}, {head.size}) signed in a checkpoint are missing")
-    frontier = merkle.Frontier.at(size, hash_reader(session, log_id))
+    coords = merkle.subtrees(0, size)
+    last = [(0, size - 1)] if size and coords[-1] != (0, size - 1) else []
+    got = hash_reader(session, log_id)(coords + last) if size else []
+    frontier = merkle.Frontier(size, [(level, h) for (level, _), h in zip(coords, got)])
     if not merkle.equal(frontier.root(), head.root):
         raise LogTampered(log_id, None, f"stored tree of size {size} does not match its signed root")
-    return head, frontier
+    return head, frontier, got[-1] if size else merkle.EMPTY_ROOT
 
 
 def append(
@@ -244,22 +255,26 @@ def append(
         raise EntryError("nothing to append")
     stamp = format_time(at)
     info = _lock(session, log_id)
-    if signer.vkey != info.vkey:
-        raise CheckpointError(f"the signing key is not log {log_id!r}'s key")
-    head, frontier = _verified_head(session, log_id, signer.verifier)
-    prev = hash_reader(session, log_id)([(0, head.size - 1)])[0] if head.size else merkle.EMPTY_ROOT
+    # The signer's keys (current and, during a rotation, incoming) and the keys they retired check
+    # the head; the log's current key signs first (it may be the incoming one, should a rotation
+    # have finished since the signer was loaded).
+    keys = key_set(session, log_id, signer.verifiers)
+    signer = signer.led_by(info.vkey)
+    head, frontier, prev = _verified_head(session, log_id, keys)
 
     leaf_rows: list[dict[str, Any]] = []
     hash_rows: list[dict[str, Any]] = []
     receipts: list[Receipt] = []
     new_size = head.size + len(entries)
+    position = merkle.stored_hash_count(head.size)  # pushes complete subtrees in stored-hashes order
     for offset, entry in enumerate(entries):
         seq = head.size + offset
         data = canonical.encode(_leaf(entry, seq=seq, prev=prev, stamp=stamp))
         prev = merkle.leaf_hash(data)
         leaf_rows.append({"log_id": log_id, "seq": seq, "data": data})
-        for coord, h in frontier.push(prev):
-            hash_rows.append({"log_id": log_id, "position": merkle.stored_hash_index(*coord), "hash": h})
+        for _coord, h in frontier.push(prev):
+            hash_rows.append({"log_id": log_id, "position": position, "hash": h})
+            position += 1
         receipts.append(Receipt(log_id, seq, prev, new_size))
     checkpoint = Checkpoint(info.origin, new_size, frontier.root())
     try:
@@ -287,9 +302,9 @@ def _leaf(entry: Mapping[str, Any], *, seq: int, prev: bytes, stamp: str) -> dic
 def _lock(session: Session, log_id: str) -> LogInfo:
     """Serialize appends to one log. PostgreSQL: lock the log's row until commit. SQLite: every
     transaction already holds the database's write lock (see database.create_engine)."""
-    query = sa.select(logs).where(logs.c.id == log_id)
+    query = _LOG.where(logs.c.id == log_id)
     if session.get_bind().dialect.name == "postgresql":
-        query = query.with_for_update()
+        query = query.with_for_update(of=logs)
     row = session.execute(query).one_or_none()
     if row is None:
         raise UnknownLog(log_id)

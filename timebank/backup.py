@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 from ledger import audit, store
 from ledger.database import metadata as ledger_metadata
 from ledger.database import read_only
-from ledger.note import Signer, Verifier
+from ledger.note import KeySet, Signer, Verifier
 
 from . import tables as domain
 from .backup_format import FORMAT, VERSION, BackupError, ExportDamaged, Reader, Writer, decode, encode, kind_of
@@ -187,7 +187,7 @@ def restore(
     *,
     revision: str,
     verifier: Verifier,
-    log_verifier: Callable[[store.LogInfo], Verifier],
+    log_verifier: Callable[[store.LogInfo], Verifier | KeySet],
     progress: Progress | None = None,
 ) -> RestoreReport:
     """Load the export in `source` into the empty database of `session`, at schema `revision`,

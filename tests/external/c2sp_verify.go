@@ -86,19 +86,34 @@ type checkpoint struct {
 }
 
 // openCheckpoint verifies the signature with note.Open and parses the body strictly:
-// "<origin>\n<size>\n<base64 root>\n", no extension lines, exactly one signature line
-// (by the trusted key), LF only, and the whole note byte-exact.
+// "<origin>\n<size>\n<base64 root>\n", no extension lines, exactly one signature line by the
+// trusted key, LF only, and the whole note byte-exact. Signature lines by other keys of the same
+// name are allowed, as C2SP signed-note says: during a key rotation the log co-signs with its
+// incoming key.
 func openCheckpoint(raw []byte, v note.Verifier) (cp checkpoint, err error) {
 	cp.raw = raw
 	n, err := note.Open(raw, note.VerifierList(v))
 	if err != nil {
 		return cp, fmt.Errorf("note.Open: %v", err)
 	}
-	if len(n.Sigs) != 1 || len(n.UnverifiedSigs) != 0 {
-		return cp, fmt.Errorf("want exactly 1 signature, got %d verified + %d unknown", len(n.Sigs), len(n.UnverifiedSigs))
+	if len(n.Sigs) != 1 {
+		return cp, fmt.Errorf("want exactly 1 signature by the trusted key, got %d", len(n.Sigs))
 	}
-	if want := n.Text + "\n\u2014 " + n.Sigs[0].Name + " " + n.Sigs[0].Base64 + "\n"; want != string(raw) {
-		return cp, fmt.Errorf("note is not byte-exact (expected %q)", want)
+	sigLines := map[string]bool{}
+	for _, s := range append(n.Sigs, n.UnverifiedSigs...) {
+		if s.Name != v.Name() {
+			return cp, fmt.Errorf("signature by %q, not by the log's key name %q", s.Name, v.Name())
+		}
+		sigLines["\u2014 "+s.Name+" "+s.Base64] = true
+	}
+	sigs := strings.Split(strings.TrimSuffix(strings.TrimPrefix(string(raw), n.Text+"\n"), "\n"), "\n")
+	if !strings.HasPrefix(string(raw), n.Text+"\n") || !strings.HasSuffix(string(raw), "\n") || len(sigs) != len(sigLines) {
+		return cp, fmt.Errorf("note is not byte-exact: its text, a blank line and one line per signature")
+	}
+	for _, line := range sigs {
+		if !sigLines[line] {
+			return cp, fmt.Errorf("note is not byte-exact: signature line %q", line)
+		}
 	}
 	lines := strings.Split(n.Text, "\n")
 	if len(lines) != 4 || lines[3] != "" {
@@ -471,9 +486,20 @@ func main() {
 	logID := flag.String("log", "", "log id (as in GET /logs)")
 	vkey := flag.String("vkey", "", "trusted verifier key <origin>+<keyid>+<base64>")
 	self := flag.Bool("selftest", false, "check the spec §6 known-answer vectors and exit")
+	one := flag.String("checkpoint", "", "only open this signed checkpoint file with -vkey and exit")
 	flag.Parse()
 	if *self {
 		selftest()
+		return
+	}
+	if *one != "" && *vkey != "" {
+		v, err := note.NewVerifier(*vkey)
+		must(err, "note.NewVerifier(trusted vkey)")
+		raw, err := os.ReadFile(*one)
+		must(err, "read %s", *one)
+		cp, err := openCheckpoint(raw, v)
+		must(err, "checkpoint %s", *one)
+		fmt.Printf("OK checkpoint origin=%s size=%d root=%s\n", v.Name(), cp.size, b64s(cp.root[:]))
 		return
 	}
 	if *url == "" || *logID == "" || *vkey == "" {

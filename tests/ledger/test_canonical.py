@@ -228,3 +228,39 @@ def test_any_other_json_spelling_of_a_value_is_refused(value: Any) -> None:
 
 def test_the_module_limit_is_the_ieee_double_safe_integer() -> None:
     assert canonical.MAX_SAFE_INTEGER == 9007199254740991
+
+
+REFUSED = object()
+
+
+def _careful_decode(data: bytes) -> Any:
+    """What `decode` promises, done the slow way: parse, re-encode, compare."""
+    try:
+        value = json.loads(data.decode("utf-8"), parse_float=float, parse_constant=float)
+        return value if encode(value) == data else REFUSED
+    except (ValueError, UnicodeError):
+        return REFUSED
+
+
+WIDE = st.recursive(
+    st.none() | st.booleans() | st.integers(-(2**60), 2**60) | st.text() | st.sampled_from(["\ud800", "a\udfffb"]),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=4), inner, max_size=4),
+    max_leaves=10,
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(WIDE, st.booleans(), st.booleans())
+def test_decode_accepts_exactly_what_parsing_and_re_encoding_accepts(value: Any, ascii: bool, sort: bool) -> None:
+    data = json.dumps(value, ensure_ascii=ascii, sort_keys=sort, separators=(",", ":")).encode("utf-8", "surrogatepass")
+    expected = _careful_decode(data)
+    if expected is REFUSED:
+        with pytest.raises(CanonicalError):
+            decode(data)
+    else:
+        assert decode(data) == expected
+
+
+@pytest.mark.parametrize("n", [10**15 - 1, 10**15, 2**53 - 1, -(2**53 - 1), -(10**15)])
+def test_integers_of_15_and_16_digits_within_the_limit_decode(n: int) -> None:
+    assert decode(f'{{"n":{n}}}'.encode()) == {"n": n}
