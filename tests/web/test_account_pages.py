@@ -46,6 +46,8 @@ def test_signing_in_goes_to_where_the_user_was_headed_and_signing_out_ends_it(
     assert "/sign-in?next=/account" in page.url
     web.sign_in(page, "school", then="/account")
     expect(page.locator("[data-role]")).to_have_attribute("data-role", "school")
+    session_cookie = next(c for c in page.context.cookies() if c["name"] == "timebank_session")
+    assert session_cookie["httpOnly"] and session_cookie["sameSite"] == "Lax"
     assert_accessible(page)
     screenshot(page, "account")
     page.get_by_role("button", name="退出登录").click()
