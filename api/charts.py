@@ -6,6 +6,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Protocol
 from datetime import datetime, timedelta
 
 from ledger import store
@@ -32,9 +33,17 @@ class Point:
     at: datetime
 
 
+class XY(Protocol):
+    """A point as a line chart draws it (each chart's own points carry more)."""
+
+    x: float
+    y: float
+
+
 @dataclass(frozen=True)
 class Chart:
-    """A checkpoint-size-against-time chart, in the SVG's own coordinates."""
+    """A line-and-area chart of values against time, in the SVG's own coordinates: the ledger's
+    growth here, hours per week in api/dashboard_charts."""
 
     width: int
     height: int
@@ -42,7 +51,7 @@ class Chart:
     right: float
     top: float
     bottom: float
-    points: list[Point]
+    points: Sequence[XY]
     x_ticks: list[Tick]
     y_ticks: list[Tick]
 

@@ -8,17 +8,10 @@ import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from .charts import Chart, Tick
+
 WIDTH = 360
 FONT = 17  # the largest label size the stylesheet draws in a chart, for the room labels need
-
-
-@dataclass(frozen=True)
-class Tick:
-    """An axis mark: where it sits, its label, how the label is anchored."""
-
-    pos: float
-    label: str
-    anchor: str = "middle"
 
 
 @dataclass(frozen=True)
@@ -59,30 +52,6 @@ class Point:
     text: str
 
 
-@dataclass(frozen=True)
-class LineChart:
-    """Values over time (weeks or months), in the SVG's own coordinates."""
-
-    width: int
-    height: int
-    left: float
-    right: float
-    top: float
-    bottom: float
-    points: list[Point]
-    x_ticks: list[Tick]
-    y_ticks: list[Tick]
-
-    @property
-    def line(self) -> str:
-        return " ".join(f"{p.x:.1f},{p.y:.1f}" for p in self.points)
-
-    @property
-    def area(self) -> str:
-        first, last = self.points[0], self.points[-1]
-        return f"{first.x:.1f},{self.bottom:.1f} {self.line} {last.x:.1f},{self.bottom:.1f}"
-
-
 def label_width(label: str) -> float:
     """About how wide `label` is drawn at FONT: CJK characters are square, the rest about 0.6 of that."""
     return sum(FONT if ord(c) >= 0x2E80 else 0.6 * FONT for c in label)
@@ -115,7 +84,7 @@ def bar_chart(items: Sequence[tuple[str, int]], text: Callable[[int], str]) -> B
     return BarChart(WIDTH, int(30 + len(items) * row), left, bar_height, bars)
 
 
-def line_chart(items: Sequence[tuple[str, int]], text: Callable[[int], str], unit: int = 60) -> LineChart:
+def line_chart(items: Sequence[tuple[str, int]], text: Callable[[int], str], unit: int = 60) -> Chart:
     """Lay out `items` ((label of a period, value ≥ 0), oldest first, at least one) as a line; the
     vertical axis counts `unit`s (60: hours of minutes), `text(value)` is what each point reads."""
     height = 240
@@ -134,7 +103,7 @@ def line_chart(items: Sequence[tuple[str, int]], text: Callable[[int], str], uni
 
     y_ticks = [Tick(y_of(step * i), label, "end") for i, label in enumerate(y_labels)]
     points = [Point(x_of(i), y_of(value / unit), label, value, text(value)) for i, (label, value) in enumerate(items)]
-    return LineChart(WIDTH, height, left, right, top, bottom, points, _x_ticks(points), y_ticks)
+    return Chart(WIDTH, height, left, right, top, bottom, points, _x_ticks(points), y_ticks)
 
 
 def _x_ticks(points: Sequence[Point]) -> list[Tick]:

@@ -9,7 +9,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from flask import current_app, flash, redirect, render_template, request, url_for
+from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Session
@@ -28,7 +28,7 @@ from . import language
 from .admin import administrator, bp, chosen_region, region_name, region_options
 from .admin_preview import DAYS, effects
 from .forms import Form
-from .views import change
+from .views import change, writer
 
 # knob → (label, hint), in the order of policy.KNOBS
 KNOBS = {
@@ -232,7 +232,7 @@ def policy_page() -> Response | tuple[str, int] | str:
         return _preview(scene, form, changes, session, stale=True)  # the rules changed since the preview
     try:
         with change() as writing:
-            row = policy.set_policy(writing, current_app.extensions["timebank.writer"], region_id=scene.region.id,
+            row = policy.set_policy(writing, writer(), region_id=scene.region.id,
                                     changes=changes, set_by=who.subject_id or "", at=auth.now())
             version = row.version
     except InvalidInput as exc:

@@ -10,12 +10,11 @@ from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
-from flask import current_app, flash, redirect, render_template, request, url_for
+from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response
 
-from ledger.writer import Writer
 from timebank import interbank, regions
 from timebank.accounts import Account
 from timebank.errors import DomainError, NotFound
@@ -27,7 +26,7 @@ from ..db import get_session
 from .admin import Period, administrator, bp, period, query_form, region_name, today
 from .admin_dashboard import Dashboard, dashboard_query
 from .forms import Form
-from .views import change, form_key, new_form_key
+from .views import change, form_key, new_form_key, writer
 
 CSV = "text/csv; charset=utf-8"
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -106,7 +105,7 @@ def settle() -> Response | tuple[str, int]:
     if request.method == "POST":
         try:
             with change() as writing:
-                done = interbank.settle(writing, _writer(), bank_a_id=a.id, bank_b_id=b.id,
+                done = interbank.settle(writing, writer(), bank_a_id=a.id, bank_b_id=b.id,
                                         settled_by=who.subject_id or "", at=auth.now(), idempotency_key=form_key(who))
         except DomainError as exc:
             form.refuse(exc)
@@ -118,10 +117,6 @@ def settle() -> Response | tuple[str, int]:
     return render_template("web/admin/settle.html", a=a, b=b, a_owes=_owed(session, a, b),
                            b_owes=_owed(session, b, a), form=form,
                            key=form.value("form_key") or new_form_key()), form.status
-
-
-def _writer() -> Writer:
-    return current_app.extensions["timebank.writer"]  # type: ignore[no-any-return]
 
 
 # --- downloads ----------------------------------------------------------------------------------

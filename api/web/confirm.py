@@ -12,7 +12,7 @@ import hmac
 from dataclasses import dataclass
 from datetime import datetime
 
-from flask import Blueprint, current_app, redirect, render_template, request, session, url_for
+from flask import Blueprint, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response
@@ -27,7 +27,7 @@ from timebank.records_confirm import WrongCode
 from .. import auth
 from . import language
 from .forms import Form
-from .views import change, check_csrf
+from .views import change, check_csrf, sealer, writer
 
 bp = Blueprint("confirm", __name__)
 bp.before_request(check_csrf)
@@ -69,9 +69,9 @@ def view_of(db: Session, record: ServiceRecord, lang: str, *, personal: bool) ->
     start, end = local(record.started_at), local(record.ended_at)
     volunteer = place = None
     if personal:
-        name = people.opened(current_app.extensions["timebank.sealer"], people.get_volunteer(db, record.volunteer_id))
+        name = people.opened(sealer(), people.get_volunteer(db, record.volunteer_id))
         volunteer = people.masked_name(name.get("name"))
-        place = opened(current_app.extensions["timebank.sealer"], record).get("place")
+        place = opened(sealer(), record).get("place")
     return ServiceView(record.id, service_name(db, record.catalogue_code, lang), start.date().isoformat(),
                        f"{start:%H:%M}", f"{end:%H:%M}", record.minutes, volunteer or "", place, record.status,
                        record.rating)
@@ -180,7 +180,7 @@ def confirm(record_id: str) -> tuple[str, int] | Response:
             if who is not None and who.subject_id == found.volunteer_id and \
                     not policy_of(db, found).self_confirmation_allowed:
                 raise Refused("nobody confirms their own record", rule="self_confirmation_allowed")
-            records_confirm.confirm_with_code(db, current_app.extensions["timebank.writer"], record_id=found.id,
+            records_confirm.confirm_with_code(db, writer(), record_id=found.id,
                                               code=form.value("code"), at=auth.now())
     except DomainError as exc:
         _wrong(form, exc)
@@ -200,7 +200,7 @@ def wrong(record_id: str) -> tuple[str, int] | Response:
             try:
                 with change() as db:
                     found = check_code(db, record_id=record_id, code=form.value("code"), at=auth.now())
-                    records_review.dispute_record(db, current_app.extensions["timebank.writer"], record_id=found.id,
+                    records_review.dispute_record(db, writer(), record_id=found.id,
                                                   by=found.elder_id, reason=reason or "", at=auth.now())
             except DomainError as exc:
                 if exc.details.get("field") == "reason":
@@ -234,8 +234,8 @@ def rate(record_id: str) -> tuple[str, int] | Response:
             try:
                 with change() as db:
                     found = _feedback_record(db, record_id)
-                    records_feedback.rate_record(db, current_app.extensions["timebank.writer"],
-                                                 current_app.extensions["timebank.sealer"], record_id=found.id,
+                    records_feedback.rate_record(db, writer(),
+                                                 sealer(), record_id=found.id,
                                                  by=found.elder_id, stars=int(stars or 0), comment=comment,
                                                  at=auth.now())
             except NotFound:
@@ -260,8 +260,8 @@ def complaint(record_id: str) -> tuple[str, int] | Response:
             try:
                 with change() as db:
                     found = _feedback_record(db, record_id)
-                    records_feedback.complain(db, current_app.extensions["timebank.writer"],
-                                              current_app.extensions["timebank.sealer"], record_id=found.id,
+                    records_feedback.complain(db, writer(),
+                                              sealer(), record_id=found.id,
                                               by=found.elder_id, text=text or "", at=auth.now())
             except NotFound:
                 raise

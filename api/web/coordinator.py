@@ -9,7 +9,8 @@ from flask import render_template
 from flask_babel import lazy_gettext as _l
 
 from . import coordinator_care, coordinator_elders, coordinator_queue, coordinator_requests, nav
-from .coordinator_common import bp, name_of, staffer
+from .coordinator_common import bp, staffer
+from .language import name_of
 
 __all__ = ["bp"]
 

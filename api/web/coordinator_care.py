@@ -13,7 +13,14 @@ from timebank import care
 from timebank.checks import china_date
 
 from ..auth import now
-from .coordinator_common import MONTHS, Staffer, bp, english, name_of_person, staffer
+from .coordinator_common import (
+    MONTHS,
+    Staffer,
+    bp,
+    name_of_person,
+    staffer,
+)
+from .language import english
 from .views import change
 
 CARER_WORDS = {"volunteer": _l("Volunteer"), "relative": _l("Family member"), "neighbour": _l("Neighbour"),

@@ -7,23 +7,21 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import sqlalchemy as sa
-from flask import Blueprint, current_app
+from flask import Blueprint
 from flask_babel import gettext as _
 from marshmallow import ValidationError
 from sqlalchemy.orm import Session
 
-from ledger.writer import Writer
 from timebank import people
 from timebank.checks import CHINA
 from timebank.errors import NotFound
 from timebank.people import Elder, Volunteer
 from timebank.regions import Region, in_subtree
-from timebank.sealing import Sealer
 
 from .. import access, auth, paging
 from ..db import get_session
-from . import language
-from .views import check_csrf, signed_in
+from .language import english, name_of
+from .views import check_csrf, sealer, signed_in
 
 bp = Blueprint("coordinator", __name__, url_prefix="/coordinator")
 bp.before_request(check_csrf)
@@ -50,22 +48,6 @@ def staffer() -> Staffer:
     assert who.region is not None and who.subject_id is not None  # auth.require refuses inactive staff
     return Staffer(who, who.subject_id, who.region, get_session())
 
-
-def writer() -> Writer:
-    return current_app.extensions["timebank.writer"]  # type: ignore[no-any-return]
-
-
-def sealer() -> Sealer:
-    return current_app.extensions["timebank.sealer"]  # type: ignore[no-any-return]
-
-
-def english() -> bool:
-    return language.current() == "en"
-
-
-def name_of(item: object) -> str:
-    """A catalogue item's or region's name in the page's language."""
-    return str(getattr(item, "name_en" if english() else "name_zh"))
 
 
 def duration(minutes: int) -> str:

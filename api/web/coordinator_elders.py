@@ -17,9 +17,17 @@ from timebank.people import PRIORITY_TAGS, RELATIONS, SEXES, Elder
 
 from .. import access
 from ..auth import now
-from .coordinator_common import Staffer, bp, hidden, name_of, region_label, regions_below, sealer, staffer
+from .coordinator_common import (
+    Staffer,
+    bp,
+    hidden,
+    region_label,
+    regions_below,
+    staffer,
+)
 from .forms import Form
-from .views import change
+from .language import name_of
+from .views import change, sealer
 
 SEX_WORDS = {"F": _l("Female"), "M": _l("Male")}
 TAG_WORDS = {

@@ -21,16 +21,15 @@ from .coordinator_common import (
     bp,
     duration,
     hidden,
-    name_of,
     name_of_person,
     page_of,
     staffer,
     when,
-    writer,
 )
 from .explain import explain
 from .forms import Form
-from .views import change, form_key, new_form_key
+from .language import name_of
+from .views import change, form_key, new_form_key, writer
 
 BULK_LIMIT = 200
 REASON_LIMIT = 1000

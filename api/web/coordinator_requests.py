@@ -22,15 +22,14 @@ from .coordinator_common import (
     bp,
     duration,
     hidden,
-    name_of,
     name_of_person,
     page_of,
     staffer,
     when,
-    writer,
 )
 from .forms import Form
-from .views import change, form_key, new_form_key
+from .language import name_of
+from .views import change, form_key, new_form_key, writer
 
 MAX_VOLUNTEERS = 300
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import sqlalchemy as sa
-from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Session
@@ -25,7 +25,7 @@ from . import language, nav
 from .confirm import ServiceView, local, service_name, view_of
 from .explain import explain
 from .forms import Form
-from .views import change, form_key, new_form_key, signed_in
+from .views import change, form_key, new_form_key, signed_in, writer
 
 bp = Blueprint("elder", __name__, url_prefix="/elder")
 
@@ -118,7 +118,7 @@ def confirm(record_id: str) -> Response:
             record = db.get(ServiceRecord, record_id[:40])
             if record is None or record.elder_id != _elder_of(db, who).id:
                 raise NotFound(f"no service record {record_id!r}", field="record_id")
-            records_confirm.confirm_as_proxy(db, current_app.extensions["timebank.writer"], record_id=record.id,
+            records_confirm.confirm_as_proxy(db, writer(), record_id=record.id,
                                              relative_id=who.subject_id or "", at=auth.now())
     except NotFound:
         raise
@@ -146,7 +146,7 @@ def ask() -> tuple[str, int] | Response:
             try:
                 with change() as tx:
                     redemption.request_redemption(
-                        tx, current_app.extensions["timebank.writer"], redeemer_id=elder.id,
+                        tx, writer(), redeemer_id=elder.id,
                         catalogue_code=code or "", minutes=minutes or 0, region_id=region.id,
                         requested_by=who.subject_id or who.user_id, at=auth.now(), idempotency_key=form_key(who))
             except DomainError as exc:
@@ -178,7 +178,7 @@ def cancel(redemption_id: str) -> tuple[str, int] | Response:
     if request.method == "POST":
         try:
             with change() as tx:
-                redemption.cancel_redemption(tx, current_app.extensions["timebank.writer"], redemption_id=found.id,
+                redemption.cancel_redemption(tx, writer(), redemption_id=found.id,
                                              cancelled_by=who.subject_id or "", at=auth.now(),
                                              idempotency_key=form_key(who))
         except DomainError as exc:

@@ -28,6 +28,16 @@ def current() -> str:
     return str(g.lang)
 
 
+def english() -> bool:
+    """Whether this page speaks English."""
+    return current() == "en"
+
+
+def name_of(item: object) -> str:
+    """A catalogue item's or region's name in the page's language."""
+    return str(getattr(item, "name_en" if english() else "name_zh"))
+
+
 def switch_url(lang: str) -> str:
     """This page's URL in `lang`, other query arguments kept."""
     args = [(k, v) for k, v in request.args.items(multi=True) if k != "lang"] + [("lang", lang)]

@@ -9,15 +9,27 @@ import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from flask import abort, request, session
+from flask import abort, current_app, request, session
 from sqlalchemy.orm import Session
 
+from ledger.writer import Writer
 from timebank.errors import DomainError
+from timebank.sealing import Sealer
 
 from .. import auth
 from ..db import get_session
 
 FORM_KEY = "form_key"
+
+
+def writer() -> Writer:
+    """The app's one ledger write path."""
+    return current_app.extensions["timebank.writer"]  # type: ignore[no-any-return]
+
+
+def sealer() -> Sealer:
+    """The app's personal-data sealer."""
+    return current_app.extensions["timebank.sealer"]  # type: ignore[no-any-return]
 
 
 def signed_in(*roles: str) -> auth.Caller:

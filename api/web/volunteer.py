@@ -26,8 +26,9 @@ from .. import auth
 from ..db import get_session
 from . import nav
 from .forms import Form
-from .views import change
-from .volunteer_common import PENDING, bp, english, hours, me, name_of, sealer
+from .views import change, sealer
+from .language import english, name_of
+from .volunteer_common import PENDING, bp, hours, me
 
 __all__ = ["bp"]
 

@@ -5,19 +5,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from flask import Blueprint, current_app
+from flask import Blueprint
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Session
 
-from ledger.writer import Writer
 from timebank.errors import NotPermitted
 from timebank.people import Volunteer
-from timebank.sealing import Sealer
 
 from .. import auth
 from ..db import get_session
-from . import language
 from .views import check_csrf, signed_in
 
 bp = Blueprint("volunteer", __name__)
@@ -54,22 +51,6 @@ def hours(minutes: int) -> str:
         return sign + _("%(h)d hours", h=h)
     return sign + _("%(m)d minutes", m=m)
 
-
-def writer() -> Writer:
-    return current_app.extensions["timebank.writer"]  # type: ignore[no-any-return]
-
-
-def sealer() -> Sealer:
-    return current_app.extensions["timebank.sealer"]  # type: ignore[no-any-return]
-
-
-def english() -> bool:
-    return language.current() == "en"
-
-
-def name_of(item: object) -> str:
-    """A catalogue item's or region's name in the page's language."""
-    return str(getattr(item, "name_en" if english() else "name_zh"))
 
 
 # record status → (words, badge style)

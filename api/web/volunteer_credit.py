@@ -4,6 +4,7 @@ credit to a relative (with a confirm step, once per form), and certificates of v
 from __future__ import annotations
 
 from datetime import date
+
 import sqlalchemy as sa
 from flask import Response, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
@@ -27,8 +28,9 @@ from timebank.regions import get_region
 from .. import auth
 from .explain import explain
 from .forms import Form
-from .views import FORM_KEY, change, form_key, new_form_key
-from .volunteer_common import Me, bp, english, hours, me, sealer, writer
+from .language import english
+from .views import FORM_KEY, change, form_key, new_form_key, sealer, writer
+from .volunteer_common import Me, bp, hours, me
 
 PER_PAGE = 30
 # what the recipient is to the volunteer

@@ -26,8 +26,15 @@ from timebank.regions import bank_of, get_region, in_subtree
 from .. import auth
 from .explain import explain
 from .forms import Form
-from .views import FORM_KEY, change, form_key, new_form_key
-from .volunteer_common import Me, bp, english, hours, me, name_of, sealer, status_badge, writer
+from .language import english, name_of
+from .views import FORM_KEY, change, form_key, new_form_key, sealer, writer
+from .volunteer_common import (
+    Me,
+    bp,
+    hours,
+    me,
+    status_badge,
+)
 
 PER_PAGE = 20
 NAME_SCAN = 5000  # elders read when finding one by name in the volunteer's own region
