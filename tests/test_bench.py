@@ -52,3 +52,11 @@ def test_targets_are_checked_in_their_direction() -> None:
 
 def test_quick_sizes_are_small() -> None:
     assert max(ledger_figures.QUICK.proof_sizes) <= 5_000
+
+
+def test_a_profile_groups_the_time_into_named_costs(tmp_path: Path) -> None:
+    from benchmarks import profiles
+
+    text = profiles.verify(f"sqlite:///{tmp_path / 'profile.sqlite3'}", 300)
+    assert "verify_log over 300 leaves" in text
+    assert "JSON parse" in text and "top functions by self time" in text
