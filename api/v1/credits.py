@@ -8,8 +8,8 @@ import sqlalchemy as sa
 from flask_smorest import Blueprint
 from sqlalchemy.orm import Session
 
-from timebank import gifts, journal, people, points, redemption, regions
-from timebank.accounts import Account, Posting
+from timebank import accounts, gifts, journal, people, points, redemption, regions
+from timebank.accounts import Account
 from timebank.errors import NotFound
 from timebank.people import Elder, Volunteer
 from timebank.redemption import Redemption
@@ -91,22 +91,10 @@ def history(query: dict[str, Any], person_id: str) -> dict[str, Any]:
     who = auth.require()
     session = get_session()
     person = access.check_person(session, who, person_id)
-    select = (sa.select(Posting, Account, journal.Entry)
-              .join(Account, Account.id == Posting.account_id)
-              .join(journal.Entry, journal.Entry.id == Posting.entry_id)
-              .where(Account.kind == "person", Account.owner_id == person.id))
-    before = decode_int_cursor(query["cursor"])
-    if before is not None:
-        select = select.where(Posting.id < before)
-    if query["unit"]:
-        select = select.where(Account.unit == query["unit"])
     lo, hi = time_bounds(query)
-    if lo is not None:
-        select = select.where(Posting.at >= lo)
-    if hi is not None:
-        select = select.where(Posting.at < hi)
     limit = query["limit"]
-    rows = session.execute(select.order_by(Posting.id.desc()).limit(limit + 1)).all()
+    rows = accounts.person_history(session, person.id, unit=query["unit"] or None,
+                                   before=decode_int_cursor(query["cursor"]), since=lo, until=hi, limit=limit + 1)
     items = [{"posting_id": posting.id, "at": posting.at, "bank_id": acc.bank_id, "unit": acc.unit,
               "amount": posting.amount, "entry_type": entry.type, "subject_id": entry.subject_id,
               "receipt": entry.receipt()} for posting, acc, entry in rows[:limit]]

@@ -11,8 +11,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Session
 
-from timebank import accounts, certificate_pdf, gifts, journal, policy, users
-from timebank.accounts import Account, Posting
+from timebank import accounts, certificate_pdf, gifts, policy, users
 from timebank.certificates import (
     Certificate,
     certificates_of,
@@ -58,16 +57,11 @@ def credit() -> str:
         before = None
     if before is not None and not 0 < before < 2**62:
         before = None  # not a posting id of a previous page: start from the newest
-    select = (sa.select(Posting, journal.Entry).join(Account, Account.id == Posting.account_id)
-              .join(journal.Entry, journal.Entry.id == Posting.entry_id)
-              .where(Account.kind == "person", Account.owner_id == mine.volunteer.id, Account.unit == "credit"))
-    if before is not None:
-        select = select.where(Posting.id < before)
-    rows = session.execute(select.order_by(Posting.id.desc()).limit(PER_PAGE + 1)).all()
+    rows = accounts.person_history(session, mine.volunteer.id, unit="credit", before=before, limit=PER_PAGE + 1)
     more, rows = len(rows) > PER_PAGE, rows[:PER_PAGE]
     moves = [{"at": posting.at.astimezone(CHINA).strftime("%Y-%m-%d %H:%M"), "amount": posting.amount,
               "words": str(MOVES.get((entry.type, 1 if posting.amount > 0 else -1), _("Other"))),
-              "hours": hours(posting.amount), "receipt": entry.receipt()} for posting, entry in rows]
+              "hours": hours(posting.amount), "receipt": entry.receipt()} for posting, _account, entry in rows]
     balance = accounts.person_balance(session, mine.volunteer.id)
     return render_template("web/volunteer/credit.html", balance=balance, balance_words=hours(balance), moves=moves,
                            following=rows[-1][0].id if more and rows else None)
