@@ -53,12 +53,20 @@ def a_date(value: Any, field: str) -> date:
     return value
 
 
+# The days a person could mean; outside them, date arithmetic overflows (year 1, year 9999).
+EARLIEST, LATEST = date(1900, 1, 1), date(2999, 12, 31)
+
+
 def china_date(moment: datetime) -> date:
     """The calendar day in China of an aware time."""
     return moment.astimezone(CHINA).date()
 
 
 def china_days(first: date, after: date) -> tuple[datetime, datetime]:
-    """UTC bounds [start, end) of the China days from `first` up to, not including, `after`."""
+    """UTC bounds [start, end) of the China days from `first` up to, not including, `after`.
+    Raises InvalidInput for a day outside EARLIEST..LATEST (near year 1 the UTC bound would overflow)."""
+    for day in (first, after):
+        if not EARLIEST <= day <= LATEST:
+            raise InvalidInput(f"dates must lie between {EARLIEST} and {LATEST}, not {day}", field="date")
     return (datetime.combine(first, time(), CHINA).astimezone(timezone.utc),
             datetime.combine(after, time(), CHINA).astimezone(timezone.utc))

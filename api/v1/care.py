@@ -17,7 +17,7 @@ from .. import access, auth
 from ..db import get_session
 from ..paging import PageQuery, Paged, page
 from ..transact import commits, writes
-from .common import Id, Receipt, Strict, now, sealer, writer
+from .common import Day, Id, Receipt, Strict, now, sealer, writer
 from ..paging import decode_int_cursor, encode_int_cursor
 from .credits_schemas import DateRange, time_bounds
 
@@ -35,13 +35,13 @@ class CareAgreementBody(Strict):
     carer_id = Id(load_default=None, metadata={"description": "a volunteer's id, or a registered relative's"})
     carer_name = fields.String(load_default=None, validate=validate.Length(min=1, max=50),
                                metadata={"description": "personal data: a carer who is not registered"})
-    starts_on = fields.Date(required=True)
+    starts_on = Day(required=True)
     contacts_per_week = fields.Integer(load_default=None, strict=True, validate=validate.Range(min=1, max=21),
                                        metadata={"description": "default: policy care_contacts_per_week"})
 
 
 class CareEndBody(Strict):
-    ends_on = fields.Date(required=True, metadata={"description": "the last day in force"})
+    ends_on = Day(required=True, metadata={"description": "the last day in force"})
 
 
 class CareAgreementQuery(PageQuery):
@@ -62,8 +62,8 @@ class CareAgreementSummary(Schema):
     carer_kind = fields.String()
     carer_id = fields.String(allow_none=True)
     contacts_per_week = fields.Integer()
-    starts_on = fields.Date()
-    ends_on = fields.Date(allow_none=True)
+    starts_on = Day()
+    ends_on = Day(allow_none=True)
     signed_by = fields.String()
     signed_at = fields.DateTime()
     ended_by = fields.String(allow_none=True)
@@ -105,7 +105,7 @@ class CareContactPage(Paged):
 
 
 class CareComplianceQuery(PageQuery):
-    week_start = fields.Date(required=True, metadata={"description": "a Monday (China time)"})
+    week_start = Day(required=True, metadata={"description": "a Monday (China time)"})
     behind_only = fields.Boolean(load_default=False)
 
     @validates("week_start")
@@ -128,12 +128,12 @@ class CareComplianceRowOut(Schema):
 
 class CareCompliancePage(Paged):
     region_id = fields.String()
-    week_start = fields.Date()
+    week_start = Day()
     items = fields.List(fields.Nested(CareComplianceRowOut))
 
 
 class CareVisitRateQuery(Strict):
-    month = fields.Date(required=True, metadata={"description": "the first day of the month: YYYY-MM-01"})
+    month = Day(required=True, metadata={"description": "the first day of the month: YYYY-MM-01"})
 
     @validates("month")
     def _first(self, value: date, **_: Any) -> None:
@@ -143,7 +143,7 @@ class CareVisitRateQuery(Strict):
 
 class CareVisitRateOut(Schema):
     region_id = fields.String()
-    month = fields.Date()
+    month = Day()
     visited = fields.Integer(metadata={"description": "elders visited at least once (calls do not count)"})
     elders = fields.Integer(metadata={"description": "elders with an agreement in force in the month"})
     rate = fields.Float(allow_none=True, metadata={"description": "visited / elders; null with no elders"})

@@ -7,7 +7,7 @@ from typing import Any
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from ..paging import Paged
-from .common import Id, Receipt, Strict
+from .common import Day, Id, Receipt, Strict
 
 NUMBER = r"^TB-\d{4}-\d{6}$"
 
@@ -16,8 +16,8 @@ class IssueBody(Strict):
     """Certify a volunteer's verified service in China days `start`–`end` (both included)."""
 
     volunteer_id = Id(required=True)
-    start = fields.Date(required=True, metadata={"description": "first day of the period (China time)"})
-    end = fields.Date(required=True, metadata={"description": "last day of the period (China time)"})
+    start = Day(required=True, metadata={"description": "first day of the period (China time)"})
+    end = Day(required=True, metadata={"description": "last day of the period (China time)"})
     lang = fields.String(load_default="zh", validate=validate.OneOf(("zh", "en")))
 
     @validates_schema

@@ -8,6 +8,7 @@ from flask import current_app
 from marshmallow import RAISE, Schema, fields, validate
 
 from ledger.writer import Writer
+from timebank.checks import EARLIEST, LATEST
 from timebank.sealing import Sealer
 
 ID = {"validate": validate.Length(min=1, max=40), "metadata": {"example": "vol_k3m9p2q8r7s6t5u4"}}
@@ -22,6 +23,12 @@ class Strict(Schema):
 
 def Id(**kwargs: object) -> fields.String:  # noqa: N802 (a field factory reads like a field)
     return fields.String(**{**ID, **kwargs})  # type: ignore[arg-type]
+
+
+def Day(**kwargs: object) -> fields.Date:  # noqa: N802 (a field factory reads like a field)
+    """A calendar date a person could mean (years 1900 to 2999): wider ones overflow when turned into
+    China-time bounds, and would be a 500 rather than a 400 naming the field."""
+    return fields.Date(**{"validate": validate.Range(min=EARLIEST, max=LATEST), **kwargs})  # type: ignore[arg-type]
 
 
 def now() -> datetime:

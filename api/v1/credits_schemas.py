@@ -13,7 +13,7 @@ from timebank import points as point_rules
 from timebank.checks import china_days
 
 from ..paging import PageQuery, Paged
-from .common import Id, Receipt, Strict
+from .common import Day, Id, Receipt, Strict
 
 # --- cursors ------------------------------------------------------------------------------------
 
@@ -26,8 +26,8 @@ from .common import Id, Receipt, Strict
 class DateRange(PageQuery):
     """A page, within China days `from`–`to` (both included)."""
 
-    start = fields.Date(data_key="from", load_default=None, metadata={"description": "first day (China time)"})
-    end = fields.Date(data_key="to", load_default=None, metadata={"description": "last day (China time)"})
+    start = Day(data_key="from", load_default=None, metadata={"description": "first day (China time)"})
+    end = Day(data_key="to", load_default=None, metadata={"description": "last day (China time)"})
 
     @validates_schema
     def _ordered(self, data: dict[str, Any], **_: Any) -> None:

@@ -12,7 +12,7 @@ from timebank import catalogue, people, policy, regions
 from timebank.errors import InvalidInput
 
 from ..paging import PageQuery, Paged
-from .common import Id, Receipt, Strict
+from .common import Day, Id, Receipt, Strict
 
 NAME = validate.Length(min=1, max=100)
 MAX_DAYS = 3660  # a period of at most ten years
@@ -280,9 +280,9 @@ class PolicyHistoryPage(Paged):
 # --- statistics and settlement ------------------------------------------------------------------
 
 class PeriodQuery(Schema):
-    start = fields.Date(data_key="from", load_default=None,
+    start = Day(data_key="from", load_default=None,
                         metadata={"description": "first day (China time); default the 1st of this month"})
-    end = fields.Date(data_key="to", load_default=None, metadata={"description": "last day, included; default today"})
+    end = Day(data_key="to", load_default=None, metadata={"description": "last day, included; default today"})
 
     @validates_schema
     def _order(self, data: dict[str, Any], **_: Any) -> None:
@@ -300,8 +300,8 @@ class StatsVisitRateOut(Schema):
 
 class StatsOut(Schema):
     region_id = fields.String()
-    start = fields.Date(data_key="from")
-    end = fields.Date(data_key="to")
+    start = Day(data_key="from")
+    end = Day(data_key="to")
     volunteers = fields.Integer()
     volunteers_by_kind = fields.Dict(keys=fields.String(), values=fields.Integer())
     elders = fields.Integer()

@@ -14,7 +14,7 @@ from timebank.people import (
 )
 
 from ..paging import Paged, PageQuery
-from .common import Id, Receipt, Strict
+from .common import Day, Id, Receipt, Strict
 
 NAME = validate.Length(min=1, max=50)
 PHONE = validate.Length(min=5, max=20)
@@ -29,7 +29,7 @@ class PersonBody(Strict):
     region_id = Id(required=True)
     name = fields.String(required=True, validate=NAME)
     sex = fields.String(required=True, validate=validate.OneOf(SEXES))
-    birth_date = fields.Date(required=True, metadata={"description": "YYYY-MM-DD, in the past"})
+    birth_date = Day(required=True, metadata={"description": "YYYY-MM-DD, in the past"})
     id_number = fields.String(required=True, validate=ID_NUMBER, metadata={
         "description": "an 18-character resident ID (with its check digit) or a 5–20 character document number"})
     address = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=200))
@@ -71,7 +71,7 @@ class TrainingBody(Strict):
     content = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=2000))
     study_minutes = fields.Integer(required=True, strict=True, validate=validate.Range(min=1, max=100_000))
     provider = fields.String(required=True, validate=validate.Length(min=1, max=200))
-    completed_on = fields.Date(required=True)
+    completed_on = Day(required=True)
     certifies = fields.List(fields.String(validate=validate.Length(min=1, max=40)), load_default=list,
                             validate=validate.Length(max=50), metadata={"description": "catalogue codes"})
 
@@ -125,7 +125,7 @@ class VolunteerOut(VolunteerPublicOut):
     registered_at = fields.DateTime()
     name = fields.String()
     sex = fields.String()
-    birth_date = fields.Date()
+    birth_date = Day()
     id_number = fields.String()
     phone = fields.String(allow_none=True)
     address = fields.String(allow_none=True)
@@ -188,7 +188,7 @@ class TrainingOut(Schema):
     content = fields.String(allow_none=True)
     study_minutes = fields.Integer()
     provider = fields.String()
-    completed_on = fields.Date()
+    completed_on = Day()
     certifies = fields.List(fields.String())
     recorded_by = fields.String()
     at = fields.DateTime()
@@ -221,7 +221,7 @@ class ElderOut(ElderListItem):
     """The elder, their proxy and staff covering them (each read is logged)."""
 
     sex = fields.String()
-    birth_date = fields.Date()
+    birth_date = Day()
     id_number = fields.String()
     phone = fields.String(allow_none=True)
     address = fields.String(allow_none=True)

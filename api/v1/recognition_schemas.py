@@ -9,7 +9,7 @@ from marshmallow import Schema, ValidationError, fields, validate, validates_sch
 from timebank import recognition
 
 from ..paging import PageQuery, Paged
-from .common import Id, Receipt, Strict
+from .common import Day, Id, Receipt, Strict
 
 CODE = validate.Regexp(r"^[A-Za-z0-9_-]{1,40}$", error="letters, digits, '-' and '_' only, at most 40")
 
@@ -88,7 +88,7 @@ class AwardBody(Strict):
     kind = fields.String(required=True, validate=validate.OneOf(recognition.AWARD_KINDS))
     name = fields.String(required=True, validate=validate.Length(min=1, max=200))
     granting_unit = fields.String(required=True, validate=validate.Length(min=1, max=200))
-    granted_on = fields.Date(required=True)
+    granted_on = Day(required=True)
 
 
 class AwardOut(Schema):
@@ -97,7 +97,7 @@ class AwardOut(Schema):
     kind = fields.String()
     name = fields.String()
     granting_unit = fields.String()
-    granted_on = fields.Date()
+    granted_on = Day()
     receipt = fields.Nested(Receipt)
 
 
@@ -125,9 +125,9 @@ class LeaderboardOut(Schema):
 
 
 class LeaderboardQuery(Strict):
-    start = fields.Date(data_key="from", load_default=None, metadata={"description": "first day (China time); "
+    start = Day(data_key="from", load_default=None, metadata={"description": "first day (China time); "
                                                                                      "default 1 January"})
-    end = fields.Date(data_key="to", load_default=None, metadata={"description": "last day; default today"})
+    end = Day(data_key="to", load_default=None, metadata={"description": "last day; default today"})
     limit = fields.Integer(load_default=20, validate=validate.Range(min=1, max=200))
 
     @validates_schema
@@ -144,6 +144,6 @@ class RankOut(Schema):
 
 class LeaderboardPage(Schema):
     region_id = fields.String()
-    start = fields.Date(data_key="from")
-    end = fields.Date(data_key="to")
+    start = Day(data_key="from")
+    end = Day(data_key="to")
     items = fields.List(fields.Nested(RankOut))

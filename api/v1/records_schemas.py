@@ -13,7 +13,7 @@ from timebank.records_feedback import COMMENT_LIMIT, COMPLAINT_LIMIT
 from timebank.records_review import OUTCOMES, REASON_LIMIT
 
 from ..paging import Paged, PageQuery
-from .common import Id, Receipt, Strict
+from .common import Day, Id, Receipt, Strict
 
 MAX_BULK = 200
 WHEN = {"format": "iso", "default_timezone": None}
@@ -84,8 +84,8 @@ class RecordQuery(Strict, PageQuery):
     region_id = Id(load_default=None, metadata={"description": "the elder's region or anything under it"})
     volunteer_id = Id(load_default=None)
     elder_id = Id(load_default=None)
-    start = fields.Date(data_key="from", load_default=None, metadata={"description": "first day of service (China)"})
-    end = fields.Date(data_key="to", load_default=None, metadata={"description": "last day of service (China)"})
+    start = Day(data_key="from", load_default=None, metadata={"description": "first day of service (China)"})
+    end = Day(data_key="to", load_default=None, metadata={"description": "last day of service (China)"})
 
     @validates_schema
     def _ordered(self, data: dict[str, Any], **_: Any) -> None:

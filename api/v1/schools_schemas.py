@@ -7,7 +7,7 @@ from marshmallow import Schema, fields, validate
 from timebank.schools import CODE_LENGTH, ROUNDINGS
 
 from ..paging import Paged, PageQuery
-from .common import Id, Receipt, Strict
+from .common import Day, Id, Receipt, Strict
 
 COUNTED = fields.List(fields.String(validate=validate.Length(min=1, max=40)), load_default=None, allow_none=True,
                       validate=validate.Length(min=1, max=100),
@@ -32,15 +32,15 @@ class SchoolBody(RuleBody):
 class TermBody(Strict):
     name = fields.String(required=True, validate=validate.Length(min=1, max=100),
                          metadata={"example": "2026-2027 第一学期"})
-    starts_on = fields.Date(required=True)
-    ends_on = fields.Date(required=True, metadata={"description": "inclusive"})
+    starts_on = Day(required=True)
+    ends_on = Day(required=True, metadata={"description": "inclusive"})
 
 
 class TermOut(Schema):
     id = fields.String()
     name = fields.String()
-    starts_on = fields.Date()
-    ends_on = fields.Date()
+    starts_on = Day()
+    ends_on = Day()
 
 
 class SchoolOut(Schema):
@@ -110,7 +110,7 @@ class ReportRecordOut(Schema):
     id = fields.String()
     catalogue_code = fields.String()
     category = fields.String()
-    date = fields.Date(metadata={"description": "China date of the start"})
+    date = Day(metadata={"description": "China date of the start"})
     minutes = fields.Integer()
     counted = fields.Boolean(metadata={"description": "whether the rule counts this service"})
     receipt = fields.Nested(Receipt, allow_none=True, metadata={"description": "the deposit entry"})

@@ -73,3 +73,11 @@ def test_a_body_that_is_not_json_or_not_utf8_is_a_400_naming_it(api_world: Any, 
                                   headers={"Content-Type": "application/json", "X-CSRF-Token": client.csrf})
     assert response.status_code == 400, response.get_data()
     assert response.json["code"] == "bad_request" and response.json["errors"]
+
+
+@pytest.mark.parametrize("query", ["from=0001-01-01", "to=9999-12-31", "from=1899-12-31"])
+def test_a_date_no_one_could_mean_is_a_400_naming_it(api_world: Any, query: str) -> None:
+    """Found by the stateful fuzzing: year 1 in China time is before year 1 in UTC, an overflow and a 500."""
+    response = api_world.client_for("volunteer").get(f"/api/v1/records?{query}")
+    assert response.status_code == 400, response.get_data()
+    assert query.split("=")[0] in response.json["errors"]
