@@ -21,6 +21,7 @@ from typing import Any
 
 from flask_babel import gettext as _
 
+from timebank.checks import EARLIEST, LATEST
 from timebank.errors import DomainError
 
 from .explain import explain
@@ -115,10 +116,15 @@ class Form:
                 self.error(name, _("Please choose a date."))
             return None
         try:
-            return date.fromisoformat(raw) if re.fullmatch(r"\d{4}-\d{2}-\d{2}", raw) else _bad()
+            day = date.fromisoformat(raw) if re.fullmatch(r"\d{4}-\d{2}-\d{2}", raw) else _bad()
         except ValueError:
             self.error(name, _("Please enter a date as year-month-day, such as 2026-03-08."))
             return None
+        if not EARLIEST <= day <= LATEST:
+            self.error(name, _("Please enter a date between %(first)s and %(last)s.", first=EARLIEST.isoformat(),
+                               last=LATEST.isoformat()))
+            return None
+        return day
 
     def clock(self, name: str, *, required: bool = True) -> time | None:
         """A time of day typed as HH:MM (what a time field sends)."""
