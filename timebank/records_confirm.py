@@ -80,8 +80,10 @@ def new_code(session: Session, *, record_id: str, requested_by: str, at: datetim
     return code
 
 
-def confirm_with_code(session: Session, writer: Writer, *, record_id: str, code: str, at: datetime) -> ServiceRecord:
-    """Confirm with the elder's one-time code (the elder confirms).
+def check_code(session: Session, *, record_id: str, code: str, at: datetime) -> tuple[ServiceRecord, Region, int]:
+    """The record awaiting confirmation whose live one-time code is `code`, locked, with its bank and
+    the policy version in force, without confirming it (a page shows the service before the elder
+    says yes). A wrong code is counted before WrongCode is raised: the caller must commit then.
 
     Raises NotFound, InvalidInput (not 6 digits), Conflict (not awaiting confirmation), Refused with
     rule confirm_deadline_working_days, confirm_attempts (5 wrong codes: ask for a new one) or
@@ -104,8 +106,14 @@ def confirm_with_code(session: Session, writer: Writer, *, record_id: str, code:
         raise WrongCode(f"wrong confirmation code; {left} tr{'y' if left == 1 else 'ies'} left"
                         if left else "wrong confirmation code; ask for a new code", rule="confirm_code",
                         attempts_left=left)
-    return _confirm(session, writer, record, bank, kind="code", actor=record.elder_id, on_behalf_of=None, at=at,
-                    policy_version=version)
+    return record, bank, version
+
+
+def confirm_with_code(session: Session, writer: Writer, *, record_id: str, code: str, at: datetime) -> ServiceRecord:
+    """Confirm with the elder's one-time code (the elder confirms). Raises as `check_code` does."""
+    record, bank, version = check_code(session, record_id=record_id, code=code, at=at)
+    return _confirm(session, writer, record, bank, kind="code", actor=record.elder_id, on_behalf_of=None,
+                    at=aware(at, "at"), policy_version=version)
 
 
 def confirm_as_proxy(

@@ -8,7 +8,6 @@ browser session remembers the records it confirmed (or found wrong) for that."""
 
 from __future__ import annotations
 
-import hmac
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -21,7 +20,7 @@ from timebank import people, records_confirm, records_feedback, records_review
 from timebank.catalogue import CatalogueItem
 from timebank.checks import CHINA
 from timebank.errors import Conflict, DomainError, InvalidInput, NotFound, Refused
-from timebank.records import MAX_CODE_ATTEMPTS, ServiceRecord, code_hash, get_record, lock_record, opened, policy_of
+from timebank.records import ServiceRecord, get_record, opened, policy_of
 from timebank.records_confirm import WrongCode
 
 from .. import auth
@@ -80,29 +79,9 @@ def view_of(db: Session, record: ServiceRecord, lang: str, *, personal: bool) ->
 # -- the code ----------------------------------------------------------------------------------
 
 
-def check_code(db: Session, *, record_id: str, code: str, at: datetime) -> ServiceRecord:
-    """The record awaiting confirmation whose live one-time code is `code`, without confirming it.
-
-    The same checks, in the same order, as records_confirm.confirm_with_code (which stays the one
-    that confirms): a wrong code is counted before WrongCode is raised, so the caller must commit.
-    Raises InvalidInput (not 6 digits), NotFound, Conflict (not awaiting confirmation), Refused
-    (confirm_attempts, confirm_code_expired), WrongCode."""
-    code = code.strip()
-    if not (len(code) == 6 and code.isascii() and code.isdigit()):
-        raise InvalidInput("the confirmation code is 6 digits", field="code")
-    record, _bank = lock_record(db, record_id)
-    if record.status != "submitted":
-        raise Conflict(f"record {record.id} is {record.status}", field="status")
-    if record.confirm_attempts >= MAX_CODE_ATTEMPTS:
-        raise Refused("too many wrong codes; ask for a new code", rule="confirm_attempts")
-    expires = record.confirm_code_expires_at
-    if record.confirm_code_hash is None or expires is None or at >= expires:
-        raise Refused("this confirmation code has expired; ask for a new code", rule="confirm_code_expired")
-    if not hmac.compare_digest(code_hash(record.id, code), record.confirm_code_hash):
-        record.confirm_attempts += 1
-        db.flush()
-        raise WrongCode("wrong confirmation code", rule="confirm_code",
-                        attempts_left=MAX_CODE_ATTEMPTS - record.confirm_attempts)
+def _checked(db: Session, record_id: str, code: str) -> ServiceRecord:
+    """The record whose live code this is, without confirming it (a wrong code is counted)."""
+    record, _bank, _version = records_confirm.check_code(db, record_id=record_id, code=code, at=auth.now())
     return record
 
 
@@ -160,7 +139,7 @@ def record(record_id: str) -> tuple[str, int] | Response:
         return _code_page(form, 200)
     try:
         with change() as db:
-            found = check_code(db, record_id=record_id, code=form.value("code"), at=auth.now())
+            found = _checked(db, record_id, form.value("code"))
             shown = view_of(db, found, language.current(), personal=True)
     except DomainError as exc:
         _wrong(form, exc)
@@ -176,7 +155,7 @@ def confirm(record_id: str) -> tuple[str, int] | Response:
     who = auth.caller()
     try:
         with change() as db:
-            found = check_code(db, record_id=record_id, code=form.value("code"), at=auth.now())
+            found = _checked(db, record_id, form.value("code"))
             if who is not None and who.subject_id == found.volunteer_id and \
                     not policy_of(db, found).self_confirmation_allowed:
                 raise Refused("nobody confirms their own record", rule="self_confirmation_allowed")
@@ -199,7 +178,7 @@ def wrong(record_id: str) -> tuple[str, int] | Response:
         if form.ok:
             try:
                 with change() as db:
-                    found = check_code(db, record_id=record_id, code=form.value("code"), at=auth.now())
+                    found = _checked(db, record_id, form.value("code"))
                     records_review.dispute_record(db, writer(), record_id=found.id,
                                                   by=found.elder_id, reason=reason or "", at=auth.now())
             except DomainError as exc:
