@@ -86,6 +86,30 @@ def check_id_number(value: str) -> str:
                        field="id_number")
 
 
+def id_disagreement(id_number: str, birth_date: date | None, sex: str | None) -> tuple[str, date | None] | None:
+    """What a resident ID number (GB 11643: the birth date in characters 7–14, the sex in the 17th,
+    odd for men) says against `birth_date` and `sex` (either may be unknown yet):
+    ("no_birth_date", None) when it holds no real date, ("birth_date", the date it holds),
+    ("sex", None), or None when they agree or the number is another document."""
+    number = "".join(unicodedata.normalize("NFKC", id_number or "").split()).upper()
+    if not (len(number) == 18 and number[:17].isdigit()):
+        return None
+    try:
+        held = date(int(number[6:10]), int(number[10:12]), int(number[12:14]))
+    except ValueError:
+        return ("no_birth_date", None)
+    if birth_date is not None and held != birth_date:
+        return ("birth_date", held)
+    if sex is not None and ("M" if int(number[16]) % 2 else "F") != sex:
+        return ("sex", None)
+    return None
+
+
+def id_sex(id_number: str) -> str:
+    """The sex a resident ID number's 17th character states ("M" odd, "F" even)."""
+    return "M" if int(id_number[16]) % 2 else "F"
+
+
 def _birth(birth_date: date, at: datetime) -> date:
     real_date = isinstance(birth_date, date) and not isinstance(birth_date, datetime)
     if not real_date or birth_date > at.date() or birth_date.year < 1900:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import unicodedata
-from datetime import date
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -103,19 +101,17 @@ def _relative_summary(r: Relative) -> dict[str, Any]:
 
 
 def check_id_agrees(body: dict[str, Any]) -> None:
-    """A resident ID number (GB 11643) holds the birth date and, in its 17th digit, the sex (odd for
-    men): they must agree with `birth_date` and `sex`. Raises InvalidInput naming id_number."""
-    number = "".join(unicodedata.normalize("NFKC", body["id_number"]).split()).upper()
-    if not (len(number) == 18 and number[:17].isdigit()):
-        return  # another document: nothing to compare
-    try:
-        born = date(int(number[6:10]), int(number[10:12]), int(number[12:14]))
-    except ValueError:
-        raise InvalidInput("the ID number does not hold a real birth date", field="id_number") from None
-    if born != body["birth_date"]:
-        raise InvalidInput(f"the ID number says born {born.isoformat()}, not {body['birth_date'].isoformat()}; "
+    """A resident ID number holds the birth date and the sex: they must agree with `birth_date` and
+    `sex` (people.id_disagreement). Raises InvalidInput naming id_number."""
+    found = people.id_disagreement(body["id_number"], body["birth_date"], body["sex"])
+    if found is None:
+        return
+    what, held = found
+    if what == "no_birth_date":
+        raise InvalidInput("the ID number does not hold a real birth date", field="id_number")
+    if what == "birth_date":
+        raise InvalidInput(f"the ID number says born {held.isoformat()}, not {body['birth_date'].isoformat()}; "
                            "please check both", field="id_number")
-    if ("M" if int(number[16]) % 2 else "F") != body["sex"]:
-        raise InvalidInput("the ID number's sex digit does not agree with sex; please check both", field="id_number")
+    raise InvalidInput("the ID number's sex digit does not agree with sex; please check both", field="id_number")
 
 

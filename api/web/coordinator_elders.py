@@ -88,18 +88,16 @@ def _id_number(form: Form, born: date | None, sex: str | None) -> str | None:
         form.error("id_number", _("This ID number is not valid. Please check each digit (18 characters, the last "
                                   "may be X), or enter another document's number."))
         return None
-    if len(number) == 18 and number[:17].isdigit():
-        try:
-            held = date(int(number[6:10]), int(number[10:12]), int(number[12:14]))
-        except ValueError:
-            form.error("id_number", _("This ID number does not hold a real birth date. Please check it."))
-            return None
-        if born is not None and held != born:
-            form.error("id_number", _("The ID number says born on %(day)s, but the birth date entered is %(entered)s. "
-                                      "Please check both.", day=held.isoformat(), entered=born.isoformat()))
-        elif sex is not None and ("M" if int(number[16]) % 2 else "F") != sex:
-            form.error("id_number", _("The ID number is a %(sex)s's number. Please check the ID number and the sex.",
-                                      sex=SEX_WORDS["M" if int(number[16]) % 2 else "F"]))
+    found = people.id_disagreement(number, born, sex)
+    if found is not None and found[0] == "no_birth_date":
+        form.error("id_number", _("This ID number does not hold a real birth date. Please check it."))
+        return None
+    if found is not None and found[0] == "birth_date" and born is not None:
+        form.error("id_number", _("The ID number says born on %(day)s, but the birth date entered is %(entered)s. "
+                                  "Please check both.", day=str(found[1]), entered=born.isoformat()))
+    elif found is not None and found[0] == "sex":
+        form.error("id_number", _("The ID number is a %(sex)s's number. Please check the ID number and the sex.",
+                                  sex=SEX_WORDS[people.id_sex(number)]))
     return number
 
 

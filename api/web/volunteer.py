@@ -69,8 +69,8 @@ def _communities() -> list[tuple[str, str]]:
 
 
 def _check_id_number(form: Form, number: str | None, born: date | None, sex: str | None) -> None:
-    """The resident ID number (GB 11643) is well formed and agrees with the birth date and sex (the
-    same check as the API's sign-up; kept here, as api.web does not import api.v1)."""
+    """The resident ID number (GB 11643) is well formed and agrees with the birth date and sex
+    (people.id_disagreement, as the API's sign-up checks)."""
     if number is None:
         return
     number = "".join(unicodedata.normalize("NFKC", number).split()).upper()
@@ -84,17 +84,15 @@ def _check_id_number(form: Form, number: str | None, born: date | None, sex: str
             form.error("id_number", _("Please enter the 18-character resident ID number (or a passport "
                                       "number of 5 to 20 letters and digits)."))
         return
-    if not ID_NUMBER.match(number) or born is None or sex is None:
+    found = people.id_disagreement(number, born, sex)
+    if found is None:
         return
-    try:
-        in_number = date(int(number[6:10]), int(number[10:12]), int(number[12:14]))
-    except ValueError:
+    if found[0] == "no_birth_date":
         form.error("id_number", _("This ID number does not hold a real birth date. Please check it."))
-        return
-    if in_number != born:
+    elif found[0] == "birth_date":
         form.error("id_number", _("This ID number says you were born on %(day)s. Please check the ID number "
-                                  "and the birth date.", day=in_number.isoformat()))
-    elif ("M" if int(number[16]) % 2 else "F") != sex:
+                                  "and the birth date.", day=str(found[1])))
+    else:
         form.error("id_number", _("This ID number does not agree with the sex chosen. Please check both."))
 
 

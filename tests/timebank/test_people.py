@@ -427,3 +427,14 @@ def test_an_organisation_is_blacklisted_with_a_reason_and_its_records_are_refuse
     with pytest.raises(Refused) as caught:
         submit(world, world.volunteer(), world.elder(), organisation_id=team.id)
     assert caught.value.details["rule"] == "organisation_status"
+
+
+def test_an_id_number_says_what_it_holds_against_the_birth_date_and_sex() -> None:
+    from timebank.people import id_disagreement
+    number = "11010519491231002X"  # GB 11643's example: born 1949-12-31, even 17th digit: a woman
+    assert id_disagreement(number, date(1949, 12, 31), "F") is None
+    assert id_disagreement(number, date(1950, 1, 1), "F") == ("birth_date", date(1949, 12, 31))
+    assert id_disagreement(number, date(1949, 12, 31), "M") == ("sex", None)
+    assert id_disagreement(number, None, None) is None
+    assert id_disagreement("110105194913310025", None, None) == ("no_birth_date", None)
+    assert id_disagreement("E12345678", date(1950, 1, 1), "M") is None  # a passport: nothing to compare
