@@ -305,7 +305,7 @@ def demo_load(ctx: CliContext, volunteers: int, elders: int, days: int) -> None:
     if result.created:
         click.echo("demo loaded: " + ", ".join(f"{k} {v}" for k, v in result.counts.items()))
         click.echo(f"sign in as demo-admin, demo-coordinator, demo-volunteer, demo-student, demo-elder, demo-school "
-                   f"or demo-auditor with the password {DEMO_PASSWORD}")
+                   f"or demo-auditor (the web pages: /sign-in) with the password {DEMO_PASSWORD}")
     else:
         click.echo("demo already loaded; nothing changed")
 
