@@ -19,6 +19,7 @@ from . import (
     db,
     errors,
     health,
+    input_guard,
     integrity,
     ledger_api,
     ledger_openapi,
@@ -52,6 +53,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     db.init_app(app, engine)
     api = openapi.init_app(app)  # before errors: our handlers replace flask-smorest's
     errors.init_app(app)
+    input_guard.init_app(app)  # before auth: a NUL must not reach the user lookup either
     auth.init_app(app, secure_cookies=settings.secure_cookies)
     app.extensions["timebank.sealer"] = sealing.follow(settings.personal_data_key_file)
 

@@ -81,3 +81,19 @@ def test_a_date_no_one_could_mean_is_a_400_naming_it(api_world: Any, query: str)
     response = api_world.client_for("volunteer").get(f"/api/v1/records?{query}")
     assert response.status_code == 400, response.get_data()
     assert query.split("=")[0] in response.json["errors"]
+
+
+@pytest.mark.parametrize("how", ["body", "path", "query"])
+def test_a_nul_character_anywhere_is_a_400_not_a_database_error(api_world: Any, how: str) -> None:
+    """Found by the stateful fuzzing on PostgreSQL, which cannot hold NUL in text: a 500 before."""
+    client = api_world.client_for("administrator")
+    if how == "body":
+        response = client.post("/api/v1/redemptions", json={"redeemer_id": api_world.ids["elder"],
+                                                           "catalogue_code": "MEAL", "minutes": 30,
+                                                           "region_id": "\u0000"})
+    elif how == "path":
+        response = client.get("/api/v1/elders/eld%00x")
+    else:
+        response = client.get("/api/v1/records?status=posted%00")
+    assert response.status_code == 400, response.get_data()
+    assert response.json["errors"]["field"] == how
