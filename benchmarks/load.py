@@ -216,6 +216,7 @@ def run(*, database_url: str, rate: float, duration: float, window: float = 60.0
         stop.set()
         watcher.join()
         posted = _posted(world)
+        world.app.extensions["timebank.engine"].dispose()  # no pooled connection outlives the run
     if not errors and posted != total:
         errors.append(f"{total} flows ran without error but {posted} records are posted")
     return _report(database_url, rate, duration, window, total, samples, starts, memory, errors)
